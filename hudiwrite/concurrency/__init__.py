@@ -1,0 +1,1 @@
+"""concurrency layer: see docs/architecture.md."""

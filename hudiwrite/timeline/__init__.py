@@ -1,0 +1,1 @@
+"""timeline layer: see docs/architecture.md."""
