@@ -11,6 +11,7 @@ __all__ = [
     "CommitConflictError",
     "CorruptTableError",
     "HudiError",
+    "InvalidOptionError",
     "InvalidRecordError",
     "SchemaMismatchError",
     "TableExistsError",
@@ -22,6 +23,10 @@ __all__ = [
 
 class HudiError(Exception):
     """Root of all errors raised by hudiwrite."""
+
+
+class InvalidOptionError(HudiError, ValueError):
+    """An option or argument has a value hudiwrite does not accept."""
 
 
 class TableNotFoundError(HudiError):

@@ -1,0 +1,151 @@
+"""File names of a Hudi table: file-group ids, write tokens, base files, log files, markers.
+
+Each pattern lives here and nowhere else (protocol §4). File ids and write tokens must not
+contain ``_`` or ``.``: Java splits base-file names on ``_`` and log-file names on ``.``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+
+import attrs
+
+__all__ = [
+    "HOODIE_DIR",
+    "PARTITION_METAFILE",
+    "BaseFileName",
+    "LogFileName",
+    "WriteTokens",
+    "base_file_name",
+    "join_partition",
+    "log_file_name",
+    "marker_name",
+    "new_file_id",
+    "parse_base_file_name",
+    "parse_log_file_name",
+    "partition_depth",
+    "partition_metadata_text",
+]
+
+#: The meta folder at the root of every table.
+HOODIE_DIR = ".hoodie"
+#: Written in every partition directory; partition discovery by listing looks for it.
+PARTITION_METAFILE = ".hoodie_partition_metadata"
+#: Version of the first log file of a (file group, base instant) pair (LOGFILE_BASE_VERSION).
+LOG_BASE_VERSION = 1
+
+_BASE_FILE = re.compile(r"^([a-zA-Z0-9-]+)_([a-zA-Z0-9-]+)_([0-9]+)(\.[a-zA-Z0-9]+)$")
+_LOG_FILE = re.compile(r"^\.(.+)_(.*)\.(log|archive)\.(\d+)(_((\d+)-(\d+)-(\d+))(.cdc)?)?$")
+
+
+def new_file_id() -> str:
+    """A new file-group id: a random UUID and the per-writer counter ``-0``."""
+    return f"{uuid.uuid4()}-0"
+
+
+@attrs.frozen
+class BaseFileName:
+    file_id: str
+    write_token: str
+    instant: str
+    extension: str
+
+    @property
+    def name(self) -> str:
+        return base_file_name(self.file_id, self.write_token, self.instant, self.extension)
+
+
+@attrs.frozen(order=False)
+class LogFileName:
+    file_id: str
+    base_instant: str
+    version: int
+    write_token: str
+    extension: str = "log"
+    suffix: str = ""
+
+    @property
+    def name(self) -> str:
+        return log_file_name(self.file_id, self.base_instant, self.version, self.write_token)
+
+    @property
+    def sort_key(self) -> tuple[str, int, str, str]:
+        """Java's log-file order within a slice: base instant, version, write token, suffix."""
+        return (self.base_instant, self.version, self.write_token, self.suffix)
+
+
+def base_file_name(file_id: str, write_token: str, instant: str, extension: str = ".parquet") -> str:
+    return f"{file_id}_{write_token}_{instant}{extension}"
+
+
+def log_file_name(file_id: str, base_instant: str, version: int, write_token: str) -> str:
+    return f".{file_id}_{base_instant}.log.{version}_{write_token}"
+
+
+def parse_base_file_name(name: str) -> BaseFileName | None:
+    m = _BASE_FILE.match(name)
+    if m is None:
+        return None
+    return BaseFileName(m.group(1), m.group(2), m.group(3), m.group(4))
+
+
+def parse_log_file_name(name: str) -> LogFileName | None:
+    m = _LOG_FILE.match(name)
+    if m is None or m.group(3) != "log":
+        return None
+    return LogFileName(
+        file_id=m.group(1),
+        base_instant=m.group(2),
+        version=int(m.group(4)),
+        write_token=m.group(6) or "",
+        extension=m.group(3),
+        suffix=m.group(10) or "",
+    )
+
+
+def marker_name(data_file_name: str, io_type: str) -> str:
+    """Direct-marker file name: ``<data file>.marker.<CREATE|MERGE|APPEND>`` (protocol §8.5)."""
+    return f"{data_file_name}.marker.{io_type}"
+
+
+class WriteTokens:
+    """Issues write tokens ``<task>-<stage>-<attempt>`` for the files of one write.
+
+    Java derives them from Spark task ids; here ``task`` counts the files of the write and
+    ``stage`` is random per write, so two concurrent writers that pick the same log version
+    of the same file group still produce different names.
+    """
+
+    def __init__(self) -> None:
+        self.stage = 1 + secrets.randbelow(2**30)
+        self._next = 0
+
+    def next(self) -> tuple[int, str]:
+        """The next task number and its token."""
+        task = self._next
+        self._next += 1
+        return task, f"{task}-{self.stage}-{task}"
+
+
+def partition_depth(partition: str) -> int:
+    """Number of ``/``-separated levels of a partition path (0 for the base path)."""
+    return len(partition.split("/")) if partition else 0
+
+
+def partition_metadata_text(instant: str, partition: str, now_java: str) -> bytes:
+    """Content of ``.hoodie_partition_metadata`` (protocol §1.3); ``now_java`` is the
+    ``Date.toString()`` comment line Java writes."""
+    text = (
+        "#partition metadata\n"
+        f"#{now_java}\n"
+        f"commitTime={instant}\n"
+        f"partitionDepth={partition_depth(partition)}\n"
+    )
+    return text.encode("latin-1")
+
+
+def join_partition(partition: str, name: str) -> str:
+    """Relative path of a file in a partition (the base path when non-partitioned)."""
+    return f"{partition}/{name}" if partition else name

@@ -1,0 +1,312 @@
+"""``hoodie.properties``: the Java Properties text codec, the checksum, and typed access.
+
+The property keys live here and nowhere else (protocol §1.1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections.abc import Mapping
+
+import attrs
+
+from hudiwrite.exceptions import CorruptTableError, InvalidOptionError
+
+__all__ = [
+    "Keys",
+    "PayloadClass",
+    "TableConfig",
+    "format_properties",
+    "java_date_string",
+    "parse_properties",
+    "table_checksum",
+]
+
+
+class Keys:
+    """Property keys of ``hoodie.properties``."""
+
+    NAME = "hoodie.table.name"
+    DATABASE = "hoodie.database.name"
+    TYPE = "hoodie.table.type"
+    VERSION = "hoodie.table.version"
+    TIMELINE_LAYOUT = "hoodie.timeline.layout.version"
+    RECORD_KEY_FIELDS = "hoodie.table.recordkey.fields"
+    PRECOMBINE_FIELD = "hoodie.table.precombine.field"
+    PARTITION_FIELDS = "hoodie.table.partition.fields"
+    KEYGEN_CLASS = "hoodie.table.keygenerator.class"
+    HIVE_STYLE = "hoodie.datasource.write.hive_style_partitioning"
+    URL_ENCODE = "hoodie.datasource.write.partitionpath.urlencode"
+    DROP_PARTITION_COLUMNS = "hoodie.datasource.write.drop.partition.columns"
+    ARCHIVELOG_FOLDER = "hoodie.archivelog.folder"
+    PAYLOAD_CLASS = "hoodie.compaction.payload.class"
+    MERGER_STRATEGY = "hoodie.compaction.record.merger.strategy"
+    CREATE_SCHEMA = "hoodie.table.create.schema"
+    POPULATE_META_FIELDS = "hoodie.populate.meta.fields"
+    CHECKSUM = "hoodie.table.checksum"
+    TIMEZONE = "hoodie.table.timeline.timezone"
+    BASE_FILE_FORMAT = "hoodie.table.base.file.format"
+    LOG_FILE_FORMAT = "hoodie.table.log.file.format"
+    METADATA_PARTITIONS = "hoodie.table.metadata.partitions"
+    METADATA_PARTITIONS_INFLIGHT = "hoodie.table.metadata.partitions.inflight"
+    CDC_ENABLED = "hoodie.table.cdc.enabled"
+
+
+PROPERTIES_FILE = "hoodie.properties"
+PROPERTIES_BACKUP = "hoodie.properties.backup"
+
+#: UUID of Hudi's default payload-based record merger strategy.
+PAYLOAD_MERGER_STRATEGY = "eeb8d96f-b1e4-49fd-bbf8-28ac514178e5"
+
+
+def table_checksum(table_name: str, database: str | None) -> int:
+    """CRC32 of ``<database>.<table>`` (empty database when absent), as Java computes it."""
+    return zlib.crc32(f"{database or ''}.{table_name}".encode())
+
+
+class PayloadClass:
+    """Merge semantics, named by Hudi's payload classes (``hoodie.compaction.payload.class``)."""
+
+    #: The newest write wins (within one write, the greatest ordering value).
+    OVERWRITE_WITH_LATEST = "org.apache.hudi.common.model.OverwriteWithLatestAvroPayload"
+    #: The greatest ordering value wins, also against records already in base files.
+    DEFAULT = "org.apache.hudi.common.model.DefaultHoodieRecordPayload"
+
+    SUPPORTED = (OVERWRITE_WITH_LATEST, DEFAULT)
+
+    @classmethod
+    def resolve(cls, name: str) -> str:
+        """The full class name for a full or short (``"DefaultHoodieRecordPayload"``) name."""
+        for full in cls.SUPPORTED:
+            if name in (full, full.rsplit(".", 1)[-1]):
+                return full
+        raise InvalidOptionError(
+            f"unsupported payload class {name!r}; use one of "
+            + ", ".join(c.rsplit(".", 1)[-1] for c in cls.SUPPORTED)
+        )
+
+
+# -- Java Properties text ------------------------------------------------------------------
+
+_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
+
+
+def _logical_lines(text: str) -> list[str]:
+    """Join continuation lines (an odd number of trailing backslashes) as Java does."""
+    out: list[str] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.lstrip(" \t\f") if pending else raw
+        if not pending and (not line.strip() or line.lstrip(" \t\f")[:1] in ("#", "!")):
+            continue
+        backslashes = len(line) - len(line.rstrip("\\"))
+        if backslashes % 2 == 1:
+            pending += line[:-1]
+            continue
+        out.append(pending + line)
+        pending = ""
+    if pending:
+        out.append(pending)
+    return out
+
+
+def _unescape(s: str) -> str:
+    out = []
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c != "\\" or i + 1 >= len(s):
+            out.append(c)
+            i += 1
+            continue
+        n = s[i + 1]
+        if n == "u" and i + 6 <= len(s):
+            out.append(chr(int(s[i + 2 : i + 6], 16)))
+            i += 6
+            continue
+        out.append(_ESCAPES.get(n, n))
+        i += 2
+    return "".join(out)
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    """Parse the text of a ``java.util.Properties`` file."""
+    props: dict[str, str] = {}
+    for line in _logical_lines(text):
+        line = line.lstrip(" \t\f")
+        i = 0
+        while i < len(line):
+            c = line[i]
+            if c == "\\":
+                i += 2
+                continue
+            if c in "=: \t\f":
+                break
+            i += 1
+        key = line[:i]
+        rest = line[i:].lstrip(" \t\f")
+        if rest[:1] in ("=", ":"):
+            rest = rest[1:].lstrip(" \t\f")
+        props[_unescape(key)] = _unescape(rest)
+    return props
+
+
+def _escape(s: str, is_key: bool) -> str:
+    out = []
+    for i, c in enumerate(s):
+        if c == " " and (is_key or i == 0):
+            out.append("\\ ")
+        elif c == "\\":
+            out.append("\\\\")
+        elif c == "\t":
+            out.append("\\t")
+        elif c == "\n":
+            out.append("\\n")
+        elif c == "\r":
+            out.append("\\r")
+        elif c == "\f":
+            out.append("\\f")
+        elif c in "=:#!":
+            out.append("\\" + c)
+        elif ord(c) < 0x20 or ord(c) > 0x7E:
+            code = c.encode("utf-16-be")
+            for j in range(0, len(code), 2):
+                out.append(f"\\u{code[j]:02X}{code[j + 1]:02X}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def java_date_string(now: dt.datetime | None = None) -> str:
+    """``java.util.Date.toString()`` in UTC, the comment line Java puts in properties files."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return now.astimezone(dt.timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y")
+
+
+def format_properties(props: Mapping[str, str], now: dt.datetime | None = None) -> str:
+    """The text Hudi writes: two comment lines, then escaped ``key=value`` lines."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    iso = now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    lines = [f"#Properties saved on {iso}", f"#{java_date_string(now)}"]
+    lines += [f"{_escape(k, True)}={_escape(v, False)}" for k, v in props.items()]
+    return "\n".join(lines) + "\n"
+
+
+# -- typed view ----------------------------------------------------------------------------
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(p.strip() for p in value.split(",") if p.strip())
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() == "true"
+
+
+@attrs.frozen
+class TableConfig:
+    """The parsed properties of a table, with typed accessors for what hudiwrite uses."""
+
+    props: Mapping[str, str] = attrs.field(converter=lambda p: dict(p))
+
+    @classmethod
+    def from_text(cls, text: str) -> TableConfig:
+        config = cls(parse_properties(text))
+        config.validate_checksum()
+        return config
+
+    def to_text(self, now: dt.datetime | None = None) -> str:
+        return format_properties(self.props, now)
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.props.get(key, default)
+
+    def with_updates(self, updates: Mapping[str, str | None]) -> TableConfig:
+        """A copy with keys set (or removed, for ``None``)."""
+        props = dict(self.props)
+        for key, value in updates.items():
+            if value is None:
+                props.pop(key, None)
+            else:
+                props[key] = value
+        return TableConfig(props)
+
+    def validate_checksum(self) -> None:
+        stored = self.props.get(Keys.CHECKSUM)
+        if stored is None or Keys.NAME not in self.props:
+            return
+        expected = table_checksum(self.props[Keys.NAME], self.props.get(Keys.DATABASE))
+        if stored.strip() != str(expected):
+            raise CorruptTableError(
+                f"hoodie.properties checksum {stored} does not match {expected} "
+                f"computed from the table name"
+            )
+
+    @property
+    def name(self) -> str:
+        return self.props.get(Keys.NAME, "")
+
+    @property
+    def table_type(self) -> str:
+        return self.props.get(Keys.TYPE, "COPY_ON_WRITE")
+
+    @property
+    def version(self) -> int:
+        return int(self.props.get(Keys.VERSION, "0") or 0)
+
+    @property
+    def timeline_layout_version(self) -> int:
+        return int(self.props.get(Keys.TIMELINE_LAYOUT, "0") or 0)
+
+    @property
+    def record_key_fields(self) -> tuple[str, ...]:
+        return _split(self.props.get(Keys.RECORD_KEY_FIELDS))
+
+    @property
+    def partition_fields(self) -> tuple[str, ...]:
+        return _split(self.props.get(Keys.PARTITION_FIELDS))
+
+    @property
+    def precombine_field(self) -> str | None:
+        return self.props.get(Keys.PRECOMBINE_FIELD) or None
+
+    @property
+    def keygen_class(self) -> str | None:
+        return self.props.get(Keys.KEYGEN_CLASS) or None
+
+    @property
+    def hive_style(self) -> bool:
+        return _bool(self.props.get(Keys.HIVE_STYLE), False)
+
+    @property
+    def url_encode(self) -> bool:
+        return _bool(self.props.get(Keys.URL_ENCODE), False)
+
+    @property
+    def payload_class(self) -> str | None:
+        return self.props.get(Keys.PAYLOAD_CLASS) or None
+
+    @property
+    def populate_meta_fields(self) -> bool:
+        return _bool(self.props.get(Keys.POPULATE_META_FIELDS), True)
+
+    @property
+    def base_file_format(self) -> str:
+        return (self.props.get(Keys.BASE_FILE_FORMAT) or "PARQUET").upper()
+
+    @property
+    def create_schema(self) -> str | None:
+        return self.props.get(Keys.CREATE_SCHEMA) or None
+
+    @property
+    def metadata_partitions(self) -> tuple[str, ...]:
+        return _split(self.props.get(Keys.METADATA_PARTITIONS))
+
+    @property
+    def drop_partition_columns(self) -> bool:
+        return _bool(self.props.get(Keys.DROP_PARTITION_COLUMNS), False)

@@ -1,0 +1,233 @@
+"""The one place that touches fsspec: reads, writes, put-if-absent, listing and deletion.
+
+Everything above this module speaks in paths relative to the table's base path, with ``/`` as
+the separator. ``Storage`` turns them into the filesystem's own paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import posixpath
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import IO, Any
+
+import attrs
+import fsspec
+import fsspec.core
+import pyarrow.fs as pafs
+
+__all__ = ["FileInfo", "Storage"]
+
+
+@attrs.frozen
+class FileInfo:
+    """One listed file: its path relative to the base path and its size in bytes."""
+
+    path: str
+    size: int
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path)
+
+    @property
+    def parent(self) -> str:
+        return posixpath.dirname(self.path)
+
+
+class Storage:
+    """A table's base location on an fsspec filesystem."""
+
+    def __init__(self, uri: str, storage_options: Mapping[str, Any] | None = None) -> None:
+        self.uri = uri
+        self.storage_options = dict(storage_options or {})
+        fs, root = fsspec.core.url_to_fs(str(uri), **self.storage_options)
+        self.fs: fsspec.AbstractFileSystem = fs
+        self.root: str = root.rstrip("/") or "/"
+        protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+        self._local = "file" in protocols or "local" in protocols
+        self._s3 = any(p in ("s3", "s3a") for p in protocols)
+
+    @property
+    def arrow_fs(self) -> pafs.FileSystem:
+        """The filesystem as pyarrow sees it, so parquet reads use pyarrow's own I/O paths."""
+        cached = getattr(self, "_arrow_fs", None)
+        if cached is None:
+            if self._local:
+                cached = pafs.LocalFileSystem()
+            else:
+                cached = pafs.PyFileSystem(pafs.FSSpecHandler(self.fs))
+            self._arrow_fs = cached
+        return cached
+
+    # -- paths ---------------------------------------------------------------------------
+
+    def full_path(self, rel: str) -> str:
+        """The filesystem path of ``rel`` (relative to the base path)."""
+        rel = rel.strip("/")
+        return f"{self.root}/{rel}" if rel else self.root
+
+    def qualified(self, rel: str) -> str:
+        """``rel`` as a URL with the filesystem's scheme, the form Hudi records in metadata."""
+        path = self.full_path(rel)
+        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        if protocol in ("file", "local"):
+            return f"file:{path}"
+        return f"{protocol}://{path.lstrip('/')}"
+
+    def _relative(self, full: str) -> str:
+        full = full.rstrip("/")
+        root = self.root.rstrip("/")
+        if full == root:
+            return ""
+        prefix = root + "/" if root != "/" else "/"
+        if not full.startswith(prefix):
+            # fsspec may strip a leading slash or the protocol; compare without them.
+            stripped = self.fs._strip_protocol(full).rstrip("/")
+            if stripped.startswith(prefix):
+                return stripped[len(prefix) :]
+            raise ValueError(f"{full!r} is outside the table at {self.root!r}")
+        return full[len(prefix) :]
+
+    # -- reading ----------------------------------------------------------------------
+
+    def read_bytes(self, rel: str) -> bytes:
+        data: bytes = self.fs.cat_file(self.full_path(rel))
+        return data
+
+    def open_input(self, rel: str) -> IO[bytes]:
+        """A seekable binary stream (what pyarrow.parquet wants for footer-first reads)."""
+        stream: IO[bytes] = self.fs.open(self.full_path(rel), "rb")
+        return stream
+
+    def exists(self, rel: str) -> bool:
+        return bool(self.fs.exists(self.full_path(rel)))
+
+    def size(self, rel: str) -> int:
+        return int(self.fs.size(self.full_path(rel)))
+
+    def list_files(self, rel: str) -> list[FileInfo]:
+        """Files directly inside ``rel`` (no directories); empty if ``rel`` does not exist."""
+        try:
+            entries = self.fs.ls(self.full_path(rel), detail=True, refresh=True)
+        except FileNotFoundError:
+            return []
+        except TypeError:  # filesystems whose ls() takes no refresh flag
+            try:
+                entries = self.fs.ls(self.full_path(rel), detail=True)
+            except FileNotFoundError:
+                return []
+        out = []
+        for e in entries:
+            if e.get("type") == "directory":
+                continue
+            out.append(FileInfo(self._relative(e["name"]), int(e.get("size") or 0)))
+        return sorted(out, key=lambda f: f.path)
+
+    def list_dirs(self, rel: str) -> list[str]:
+        """Directories directly inside ``rel`` (relative paths)."""
+        try:
+            entries = self.fs.ls(self.full_path(rel), detail=True)
+        except FileNotFoundError:
+            return []
+        return sorted(self._relative(e["name"]) for e in entries if e.get("type") == "directory")
+
+    def walk_files(self, rel: str = "") -> list[FileInfo]:
+        """Every file below ``rel``, recursively, in one listing call where the store allows."""
+        self.fs.invalidate_cache()
+        try:
+            found = self.fs.find(self.full_path(rel), detail=True)
+        except FileNotFoundError:
+            return []
+        out = []
+        for name, e in found.items():
+            if e.get("type") == "directory":
+                continue
+            out.append(FileInfo(self._relative(name), int(e.get("size") or 0)))
+        return sorted(out, key=lambda f: f.path)
+
+    # -- writing ----------------------------------------------------------------------
+
+    def makedirs(self, rel: str) -> None:
+        self.fs.makedirs(self.full_path(rel), exist_ok=True)
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        """Write (or overwrite) a whole file."""
+        path = self.full_path(rel)
+        if self._local:
+            self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        self.fs.pipe_file(path, data)
+
+    def create_exclusive(self, rel: str, data: bytes) -> None:
+        """Write a new file atomically; raise ``FileExistsError`` if it already exists.
+
+        This is the commit switch: a completed instant file must appear whole, at once, and
+        only once. Local files are written aside and hard-linked into place (``link`` fails if
+        the name exists); S3 uses a conditional PUT (``If-None-Match: *``).
+        """
+        path = self.full_path(rel)
+        if self._local:
+            directory = posixpath.dirname(path)
+            os.makedirs(directory, exist_ok=True)
+            tmp = posixpath.join(directory, f".{posixpath.basename(path)}.{uuid.uuid4().hex}.tmp")
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)
+            finally:
+                os.unlink(tmp)
+            return
+        if self._s3:
+            try:
+                self.fs.pipe_file(path, data, mode="create")
+            except OSError as exc:
+                if "PreconditionFailed" in str(exc) or "412" in str(exc):
+                    raise FileExistsError(path) from exc
+                raise
+            self.fs.invalidate_cache(path)
+            return
+        try:
+            with self.fs.open(path, "xb") as f:
+                f.write(data)
+        except (ValueError, NotImplementedError):
+            self.fs.pipe_file(path, data, mode="create")
+
+    @contextlib.contextmanager
+    def open_output(self, rel: str) -> Iterator[IO[bytes]]:
+        """A binary output stream for a new file (streamed: no need to hold it in memory)."""
+        path = self.full_path(rel)
+        if self._local:
+            self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        with self.fs.open(path, "wb") as f:
+            yield f
+
+    def delete(self, rel: str) -> None:
+        """Delete one file; a missing file is not an error."""
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self.full_path(rel))
+
+    def delete_tree(self, rel: str) -> None:
+        """Delete a directory and everything below it; missing is not an error."""
+        path = self.full_path(rel)
+        with contextlib.suppress(FileNotFoundError):
+            if self.fs.exists(path):
+                self.fs.rm(path, recursive=True)
+
+    def remove_empty_dir(self, rel: str) -> None:
+        """Remove a directory if it is empty (object stores have no empty directories)."""
+        path = self.full_path(rel)
+        if self._local:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+        else:
+            with contextlib.suppress(OSError, FileNotFoundError, NotImplementedError):
+                if self.fs.isdir(path) and not self.fs.ls(path):
+                    self.fs.rmdir(path)
+
+    def invalidate(self) -> None:
+        """Forget cached listings (fsspec caches directory listings on object stores)."""
+        self.fs.invalidate_cache()

@@ -1,0 +1,116 @@
+"""Access to a table's meta folder: properties, the active timeline, instant contents."""
+
+from __future__ import annotations
+
+import logging
+
+from hudiwrite.exceptions import CorruptTableError, TableNotFoundError
+from hudiwrite.model.naming import HOODIE_DIR
+from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE, TableConfig
+from hudiwrite.storage import Storage
+from hudiwrite.timeline.instant import Action, Instant, State
+from hudiwrite.timeline.layout import TableLayout, layout_for_version
+from hudiwrite.timeline.metadata import CommitMetadata
+from hudiwrite.timeline.timeline import Timeline
+
+__all__ = ["MetaClient", "PROPERTIES_PATH"]
+
+log = logging.getLogger("hudiwrite")
+
+PROPERTIES_PATH = f"{HOODIE_DIR}/{PROPERTIES_FILE}"
+BACKUP_PATH = f"{HOODIE_DIR}/{PROPERTIES_BACKUP}"
+#: Folders of a freshly created table (protocol §1: what Spark's init leaves behind).
+TABLE_DIRS = (
+    f"{HOODIE_DIR}/.aux/.bootstrap/.partitions",
+    f"{HOODIE_DIR}/.aux/.bootstrap/.fileids",
+    f"{HOODIE_DIR}/.schema",
+    f"{HOODIE_DIR}/.temp",
+    f"{HOODIE_DIR}/archived",
+)
+METADATA_TABLE_DIR = f"{HOODIE_DIR}/metadata"
+TEMP_DIR = f"{HOODIE_DIR}/.temp"
+
+
+def read_table_config(storage: Storage) -> TableConfig:
+    """Load ``hoodie.properties``, falling back to the backup Java leaves during updates."""
+    try:
+        text = storage.read_bytes(PROPERTIES_PATH).decode("latin-1")
+        return TableConfig.from_text(text)
+    except FileNotFoundError:
+        primary_error: Exception | None = None
+    except CorruptTableError as exc:
+        primary_error = exc
+    try:
+        text = storage.read_bytes(BACKUP_PATH).decode("latin-1")
+        return TableConfig.from_text(text)
+    except FileNotFoundError:
+        if primary_error is not None:
+            raise primary_error from None
+        raise TableNotFoundError(
+            f"no Hudi table at {storage.uri!r} (missing {PROPERTIES_PATH})"
+        ) from None
+
+
+class MetaClient:
+    """The table's configuration and layout, and I/O on its timeline."""
+
+    def __init__(self, storage: Storage, config: TableConfig) -> None:
+        self.storage = storage
+        self.config = config
+        self.layout: TableLayout = layout_for_version(
+            config.version, config.timeline_layout_version or None
+        )
+
+    @classmethod
+    def load(cls, storage: Storage) -> MetaClient:
+        return cls(storage, read_table_config(storage))
+
+    def reload_config(self) -> None:
+        self.config = read_table_config(self.storage)
+
+    # -- timeline --------------------------------------------------------------------------
+
+    def timeline(self) -> Timeline:
+        self.storage.invalidate()
+        names = [f.name for f in self.storage.list_files(self.layout.timeline_dir)]
+        return Timeline.from_file_names(self.layout, names)
+
+    def instant_path(self, instant: Instant) -> str:
+        return self.layout.instant_file_name(instant)
+
+    def read_instant(self, instant: Instant) -> bytes:
+        return self.storage.read_bytes(self.instant_path(instant))
+
+    def write_instant(self, instant: Instant, content: bytes = b"") -> None:
+        """Create the file recording ``instant``; it must not exist yet."""
+        self.storage.create_exclusive(self.instant_path(instant), content)
+
+    def delete_instant_files(self, time: str, action: str) -> None:
+        """Remove every state file of one instant (used to undo a write that never completed)."""
+        for state in (State.COMPLETED, State.INFLIGHT, State.REQUESTED):
+            self.storage.delete(self.instant_path(Instant(time, action, state)))
+
+    def commit_metadata(self, instant: Instant) -> CommitMetadata:
+        return CommitMetadata.from_json_bytes(self.read_instant(instant), str(instant))
+
+    def latest_schema(self, timeline: Timeline, as_of: str | None = None) -> str | None:
+        """Avro data schema of the latest completed write (``extraMetadata.schema``),
+        else the create schema."""
+        for instant in reversed(timeline.completed_writes):
+            if as_of is not None and instant.time > as_of:
+                continue
+            schema = self.commit_metadata(instant).schema
+            if schema:
+                return schema
+        return self.config.create_schema
+
+    def replaced_file_groups(self, timeline: Timeline) -> frozenset[tuple[str, str]]:
+        """(partition, file id) of file groups replaced by completed replace commits."""
+        out: set[tuple[str, str]] = set()
+        for instant in timeline.completed:
+            if instant.action != Action.REPLACE_COMMIT:
+                continue
+            md = self.commit_metadata(instant)
+            for partition, ids in (md.partition_to_replace_file_ids or {}).items():
+                out.update((partition, fid) for fid in ids)
+        return frozenset(out)

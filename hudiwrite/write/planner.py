@@ -1,0 +1,213 @@
+"""Write planning: deduplicate, tag against the index, decide where every row goes.
+
+Pure and vectorised: the planner sees the key table of pass 1, the file-system view and the
+index's answer, and returns per-row destinations as Arrow arrays indexed by row id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hudiwrite._arrow import arange, sort_indices, take_last_per_key
+from hudiwrite.exceptions import InvalidRecordError
+from hudiwrite.index.simple import FILE_ID
+from hudiwrite.model.filegroup import FileGroup
+from hudiwrite.timeline.layout import TableLayout
+from hudiwrite.timeline.metadata import CommitMetadata, WriteStat
+from hudiwrite.write.source import IS_DELETED, ORDERING, PARTITION, RECORD_KEY, ROW_ID
+
+__all__ = ["Dest", "LogTarget", "Operation", "WritePlan", "dedupe", "plan_write"]
+
+
+class Operation:
+    """Write operations and the ``operationType`` each records."""
+
+    UPSERT = "UPSERT"
+    INSERT = "INSERT"
+    DELETE = "DELETE"
+
+
+class Dest:
+    """Where a row goes (int8 codes)."""
+
+    SKIP = 0
+    INSERT = 1
+    UPDATE = 2
+    DELETE = 3
+
+
+@attrs.frozen
+class LogTarget:
+    """The file slice a write appends a new log file to."""
+
+    partition: str
+    file_id: str
+    base_instant: str
+    base_file_name: str
+    existing_logs: tuple[str, ...]
+    next_version: int
+
+
+@attrs.frozen
+class WritePlan:
+    operation: str
+    #: Destination code of every input row (indexed by row id).
+    dest: pa.Array
+    #: File id of the existing file group for UPDATE/DELETE rows, else null.
+    file_id: pa.Array
+    log_targets: Mapping[tuple[str, str], LogTarget]
+    insert_counts: Mapping[str, int]
+    update_counts: Mapping[tuple[str, str], int]
+    delete_counts: Mapping[tuple[str, str], int]
+
+    @property
+    def num_inserts(self) -> int:
+        return sum(self.insert_counts.values())
+
+    @property
+    def num_updates(self) -> int:
+        return sum(self.update_counts.values())
+
+    @property
+    def num_deletes(self) -> int:
+        return sum(self.delete_counts.values())
+
+    def workload_profile(self) -> CommitMetadata:
+        """The ``.inflight`` content Java writes: per partition one insert stat, then one stat
+        per existing file group receiving updates or deletes (protocol §2.2)."""
+        partitions = sorted(
+            set(self.insert_counts) | {p for p, _ in self.update_counts} | {
+                p for p, _ in self.delete_counts
+            }
+        )
+        stats: dict[str, tuple[WriteStat, ...]] = {}
+        for p in partitions:
+            entries = [WriteStat(file_id="", path=None, partition_path=None,
+                                 num_inserts=self.insert_counts.get(p, 0))]
+            for (part, fid), target in sorted(self.log_targets.items()):
+                if part != p:
+                    continue
+                entries.append(
+                    WriteStat(
+                        file_id=fid,
+                        path=None,
+                        partition_path=None,
+                        prev_commit=target.base_instant,
+                        num_update_writes=self.update_counts.get((part, fid), 0),
+                        num_deletes=self.delete_counts.get((part, fid), 0),
+                    )
+                )
+            stats[p] = tuple(entries)
+        return CommitMetadata(stats, self.operation)
+
+
+def dedupe(keys: pa.Table) -> pa.Table:
+    """One row per (record key, partition path): the greatest ordering value, ties to the later
+    row (Hudi's precombine within a batch). Rows stay in input order."""
+    order = [keys.column(ORDERING)] if ORDERING in keys.column_names else []
+    winners = take_last_per_key([keys.column(RECORD_KEY), keys.column(PARTITION)], order)
+    return keys.take(winners)
+
+
+def _counts(table: pa.Table, columns: list[str]) -> dict[tuple[str, ...], int]:
+    if table.num_rows == 0:
+        return {}
+    grouped = table.group_by(columns).aggregate([([], "count_all")])
+    cols = [grouped.column(c).to_pylist() for c in columns]
+    counts = grouped.column("count_all").to_pylist()
+    return {tuple(vals): n for *vals, n in zip(*cols, counts, strict=True)}
+
+
+def plan_write(
+    operation: str,
+    keys: pa.Table,
+    tagged: pa.Table,
+    groups: Mapping[str, tuple[FileGroup, ...]],
+    *,
+    layout: TableLayout,
+    instant_time: str,
+    insert_duplicates: str = "fail",
+) -> WritePlan:
+    """Destinations for every row of ``keys`` (pass-1 key table, in row-id order).
+
+    ``tagged`` is the index's answer: (record key, partition path, file id) of existing keys.
+    """
+    total = keys.num_rows
+    survivors = dedupe(keys)
+    joined = survivors.join(
+        tagged, keys=[RECORD_KEY, PARTITION], join_type="left outer", use_threads=False
+    )
+    exists = pc.is_valid(joined.column(FILE_ID))
+    soft_deleted = (
+        joined.column(IS_DELETED) if IS_DELETED in joined.column_names
+        else pa.repeat(pa.scalar(False), joined.num_rows)
+    )
+    if operation == Operation.DELETE:
+        dest = pc.if_else(exists, Dest.DELETE, Dest.SKIP)
+    else:
+        if operation == Operation.INSERT and pc.any(exists).as_py():
+            if insert_duplicates == "fail":
+                dup = pc.filter(joined, exists)
+                raise InvalidRecordError(
+                    f"insert of {dup.num_rows} record(s) whose key already exists, e.g. "
+                    f"{dup.column(RECORD_KEY)[0].as_py()!r} in partition "
+                    f"{dup.column(PARTITION)[0].as_py()!r}; use upsert, or "
+                    "TableOptions(insert_duplicates='drop') to skip them"
+                )
+            exists_code = pa.scalar(Dest.SKIP, pa.int8())
+            new_code = pc.if_else(soft_deleted, Dest.SKIP, Dest.INSERT)
+            dest = pc.if_else(exists, exists_code, new_code)
+        else:
+            update_code = pc.if_else(soft_deleted, Dest.DELETE, Dest.UPDATE)
+            new_code = pc.if_else(soft_deleted, Dest.SKIP, Dest.INSERT)
+            dest = pc.if_else(exists, update_code, new_code)
+    dest = pc.cast(dest, pa.int8())
+    decided = pa.table(
+        {ROW_ID: joined.column(ROW_ID), "__dest": dest, FILE_ID: joined.column(FILE_ID)}
+    )
+
+    # Spread the survivors' decisions over every row id (losers of the dedupe are skipped).
+    full = pa.table({ROW_ID: arange(0, total)}).join(
+        decided, keys=ROW_ID, join_type="left outer", use_threads=False
+    )
+    full = full.take(sort_indices(full, [ROW_ID]))
+    row_dest = pc.fill_null(full.column("__dest"), pa.scalar(Dest.SKIP, pa.int8()))
+    row_file = full.column(FILE_ID)
+
+    with_dest = joined.append_column("__dest", dest)
+    inserts = with_dest.filter(pc.equal(dest, Dest.INSERT))
+    updates = with_dest.filter(pc.equal(dest, Dest.UPDATE))
+    deletes = with_dest.filter(pc.equal(dest, Dest.DELETE))
+    insert_counts = {k[0]: v for k, v in _counts(inserts, [PARTITION]).items()}
+    update_counts = {(k[0], k[1]): v for k, v in _counts(updates, [PARTITION, FILE_ID]).items()}
+    delete_counts = {(k[0], k[1]): v for k, v in _counts(deletes, [PARTITION, FILE_ID]).items()}
+
+    targets: dict[tuple[str, str], LogTarget] = {}
+    by_id = {(g.partition, g.file_id): g for gs in groups.values() for g in gs}
+    for key in set(update_counts) | set(delete_counts):
+        group = by_id[key]
+        latest = group.latest_slice()
+        assert latest is not None
+        base_instant = latest.base_instant if layout.log_named_by_slice else instant_time
+        versions = [f.version for f in latest.log_files if f.parsed.base_instant == base_instant]
+        targets[key] = LogTarget(
+            partition=key[0],
+            file_id=key[1],
+            base_instant=base_instant,
+            base_file_name=latest.base_file.name if latest.base_file is not None else "",
+            existing_logs=tuple(f.name for f in latest.log_files),
+            next_version=max(versions, default=0) + 1,
+        )
+    return WritePlan(
+        operation=operation,
+        dest=row_dest.combine_chunks() if isinstance(row_dest, pa.ChunkedArray) else row_dest,
+        file_id=row_file.combine_chunks() if isinstance(row_file, pa.ChunkedArray) else row_file,
+        log_targets=targets,
+        insert_counts=insert_counts,
+        update_counts=update_counts,
+        delete_counts=delete_counts,
+    )

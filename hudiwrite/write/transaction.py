@@ -1,0 +1,177 @@
+"""One write from start to commit: requested, inflight, data files, completed.
+
+The completed instant file is written last, atomically and only if absent: it is the single
+switch that makes the write visible. Anything that fails before it undoes the write's files,
+and a write that dies without undoing is invisible anyway (its instant never completed).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import attrs
+
+from hudiwrite.exceptions import CommitConflictError
+from hudiwrite.index.simple import lookup_keys
+from hudiwrite.model.naming import PARTITION_METAFILE
+from hudiwrite.read.fsview import FileSystemView
+from hudiwrite.storage import Storage
+from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
+from hudiwrite.timeline.metaclient import MetaClient
+from hudiwrite.timeline.metadata import CommitMetadata, WriteStat
+from hudiwrite.timeline.timeline import Timeline
+from hudiwrite.write.context import WriteContext
+from hudiwrite.write.executor import Journal, WriteExecutor, stats_by_partition
+from hudiwrite.write.markers import Markers
+from hudiwrite.write.planner import Operation, WritePlan, dedupe, plan_write
+from hudiwrite.write.source import PARTITION, RECORD_KEY, prepare_input
+
+__all__ = ["CommitOutcome", "run_write"]
+
+log = logging.getLogger("hudiwrite")
+
+
+@attrs.frozen
+class CommitOutcome:
+    instant_time: str
+    operation: str
+    stats: tuple[WriteStat, ...]
+    num_inserted: int
+    num_updated: int
+    num_deleted: int
+
+
+def run_write(meta: MetaClient, ctx: WriteContext, operation: str, data: Any) -> CommitOutcome:
+    """Write ``data`` as one delta commit."""
+    storage = meta.storage
+    prepared = prepare_input(data, ctx, keys_only=operation == Operation.DELETE)
+    with prepared:
+        timeline = meta.timeline()
+        survivors = dedupe(prepared.keys)
+        partitions = sorted(set(survivors.column(PARTITION).to_pylist()))
+        view = FileSystemView.load(
+            storage, timeline, partitions, replaced=meta.replaced_file_groups(timeline)
+        )
+        slices = [s for p in partitions for s in view.latest_slices(p)]
+        tagged = lookup_keys(
+            storage, slices, survivors.select([RECORD_KEY, PARTITION]),
+            max_workers=ctx.settings.max_workers,
+        )
+        instant_time = CLOCK.next(after=timeline.last_time())
+        plan = plan_write(
+            operation,
+            prepared.keys,
+            tagged,
+            view.groups,
+            layout=ctx.layout,
+            instant_time=instant_time,
+            insert_duplicates=ctx.settings.insert_duplicates,
+        )
+        existing = {p for p in partitions if _has_metafile(storage, p)}
+        txn = _Transaction(meta, instant_time, timeline)
+        txn.start(plan)
+        try:
+            executor = WriteExecutor(
+                storage, ctx, instant_time, plan, txn.markers, txn.journal, existing
+            )
+            stats = executor.run(prepared)
+            txn.commit(stats, ctx, operation)
+        except BaseException:
+            txn.abort()
+            raise
+    return CommitOutcome(
+        instant_time=instant_time,
+        operation=operation,
+        stats=tuple(stats),
+        num_inserted=plan.num_inserts,
+        num_updated=plan.num_updates,
+        num_deleted=plan.num_deletes,
+    )
+
+
+def _has_metafile(storage: Storage, partition: str) -> bool:
+    rel = f"{partition}/{PARTITION_METAFILE}" if partition else PARTITION_METAFILE
+    return storage.exists(rel)
+
+
+class _Transaction:
+    """The timeline side of one delta commit."""
+
+    def __init__(self, meta: MetaClient, instant_time: str, timeline: Timeline) -> None:
+        self.meta = meta
+        self.instant_time = instant_time
+        self.started_with = timeline
+        self.markers = Markers(meta.storage, instant_time)
+        self.journal = Journal()
+        self.touched: set[str] = set()
+        self._instant_files: list[Instant] = []
+
+    def _instant(self, state: State) -> Instant:
+        return Instant(self.instant_time, Action.DELTA_COMMIT, state)
+
+    def start(self, plan: WritePlan) -> None:
+        self.touched = {fid for _, fid in plan.log_targets}
+        requested = self._instant(State.REQUESTED)
+        self.meta.write_instant(requested, b"")
+        self._instant_files.append(requested)
+        inflight = self._instant(State.INFLIGHT)
+        self.meta.write_instant(inflight, plan.workload_profile().to_json_bytes())
+        self._instant_files.append(inflight)
+
+    def _check_conflicts(self) -> None:
+        """Refuse to commit over a concurrent change to the same file groups (optimistic
+        concurrency, as Java's file-level conflict resolution does)."""
+        now = self.meta.timeline()
+        before = {(i.time, i.action, i.state) for i in self.started_with.instants}
+        for instant in now.instants:
+            if (instant.time, instant.action, instant.state) in before:
+                continue
+            if instant.time == self.instant_time:
+                continue
+            if instant.action == Action.COMPACTION or (
+                instant.is_completed and instant.action in Action.WRITES
+            ):
+                other: set[str] = set()
+                if instant.is_completed:
+                    md = self.meta.commit_metadata(instant)
+                    other = {s.file_id for s in md.all_stats()}
+                    if md.compacted:
+                        other = other or self.touched
+                else:
+                    other = self.touched  # a compaction planned meanwhile: be conservative
+                clash = self.touched & other
+                if clash:
+                    raise CommitConflictError(
+                        f"instant {instant} changed file group(s) {sorted(clash)[:3]} while "
+                        f"this write ({self.instant_time}) was in progress"
+                    )
+
+    def commit(self, stats: list[WriteStat], ctx: WriteContext, operation: str) -> None:
+        self._check_conflicts()
+        metadata = CommitMetadata(
+            partition_to_write_stats=stats_by_partition(stats),
+            operation_type=operation,
+            extra_metadata={"schema": ctx.schema.avro_json},
+        )
+        self.meta.write_instant(self._instant(State.COMPLETED), metadata.to_json_bytes())
+        # From here on the write is visible; cleaning up markers is best effort.
+        try:
+            self.markers.delete_all()
+        except OSError as exc:  # pragma: no cover - depends on the store
+            log.warning("could not remove markers of %s: %s", self.instant_time, exc)
+
+    def abort(self) -> None:
+        """Remove every file this write created, newest first, then its instant files."""
+        storage = self.meta.storage
+        for rel in reversed(self.journal.data_files):
+            storage.delete(rel)
+        for rel in self.journal.partition_metafiles:
+            storage.delete(rel)
+            parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
+            while parent:
+                storage.remove_empty_dir(parent)
+                parent = parent.rsplit("/", 1)[0] if "/" in parent else ""
+        self.markers.delete_all()
+        for instant in reversed(self._instant_files):
+            storage.delete(self.meta.instant_path(instant))
