@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hudiwrite.config import PayloadClass, TableOptions
 from hudiwrite.exceptions import (
     CommitConflictError,
     CorruptTableError,
@@ -14,6 +15,7 @@ from hudiwrite.exceptions import (
     UnsupportedTableError,
     UnsupportedTypeError,
 )
+from hudiwrite.table import HudiTable, WriteResult, write_hudi
 
 __version__ = "0.1.0.dev0"
 
@@ -21,12 +23,17 @@ __all__ = [
     "CommitConflictError",
     "CorruptTableError",
     "HudiError",
+    "HudiTable",
     "InvalidOptionError",
     "InvalidRecordError",
+    "PayloadClass",
     "SchemaMismatchError",
     "TableExistsError",
     "TableNotFoundError",
+    "TableOptions",
     "UnsupportedTableError",
     "UnsupportedTypeError",
+    "WriteResult",
     "__version__",
+    "write_hudi",
 ]

@@ -1,0 +1,430 @@
+"""The public face: create or open a Hudi MOR table, write Arrow data to it, read it back."""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import pyarrow as pa
+
+from hudiwrite.config import TableOptions
+from hudiwrite.exceptions import (
+    InvalidOptionError,
+    SchemaMismatchError,
+    TableExistsError,
+    TableNotFoundError,
+    UnsupportedTableError,
+    UnsupportedTypeError,
+)
+from hudiwrite.formats.avro_schema import (
+    META_FIELDS,
+    avro_json,
+    create_schema_style,
+)
+from hudiwrite.model.keys import KeyGenerator, column_by_path
+from hudiwrite.model.tableconfig import (
+    PAYLOAD_MERGER_STRATEGY,
+    Keys,
+    TableConfig,
+    table_checksum,
+)
+from hudiwrite.read.snapshot import read_snapshot, table_schema
+from hudiwrite.storage import Storage
+from hudiwrite.timeline.layout import layout_for_version
+from hudiwrite.timeline.metaclient import (
+    METADATA_TABLE_DIR,
+    PROPERTIES_PATH,
+    TABLE_DIRS,
+    MetaClient,
+    read_table_config,
+)
+from hudiwrite.write.context import TableSchema, WriteContext, WriteSettings
+from hudiwrite.write.planner import Operation
+from hudiwrite.write.transaction import CommitOutcome, run_write
+
+__all__ = ["HudiTable", "WriteResult", "write_hudi"]
+
+log = logging.getLogger("hudiwrite")
+
+_MOR = "MERGE_ON_READ"
+
+
+@attrs.frozen
+class WriteResult:
+    """What one write did.
+
+    ``num_inserted`` counts records written to new base files, ``num_updated`` records written
+    to log files for keys already in the table, ``num_deleted`` delete records written for
+    existing keys (deletes of absent keys are no-ops and not counted).
+    """
+
+    instant_time: str
+    operation: str
+    num_inserted: int
+    num_updated: int
+    num_deleted: int
+    files_written: tuple[str, ...]
+    bytes_written: int
+
+    @classmethod
+    def _from_outcome(cls, outcome: CommitOutcome) -> WriteResult:
+        return cls(
+            instant_time=outcome.instant_time,
+            operation=outcome.operation,
+            num_inserted=outcome.num_inserted,
+            num_updated=outcome.num_updated,
+            num_deleted=outcome.num_deleted,
+            files_written=tuple(s.path or "" for s in outcome.stats),
+            bytes_written=sum(s.total_write_bytes for s in outcome.stats),
+        )
+
+
+def _fields(value: str | Sequence[str] | None, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    out = tuple(value)
+    if not all(isinstance(v, str) and v for v in out):
+        raise InvalidOptionError(f"{what} must be a column name or a list of column names")
+    if len(set(out)) != len(out):
+        raise InvalidOptionError(f"{what} lists a column twice")
+    return out
+
+
+def _default_table_name(uri: str) -> str:
+    base = posixpath.basename(str(uri).rstrip("/")) or "hudi_table"
+    name = re.sub(r"[^A-Za-z0-9_]", "_", base)
+    if name[0].isdigit():
+        name = "_" + name
+    return name
+
+
+class HudiTable:
+    """A Hudi Merge-on-Read table at a local path or fsspec URL.
+
+    Create one with :meth:`create`, open an existing one (including tables Spark wrote) with
+    :meth:`open`. Writes are atomic: each becomes visible all at once when its commit file is
+    written, or not at all.
+    """
+
+    def __init__(self, meta: MetaClient, options: TableOptions) -> None:
+        self._meta = meta
+        self._options = options
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        uri: str,
+        schema: pa.Schema,
+        *,
+        record_key: str | Sequence[str],
+        partition_by: str | Sequence[str] | None = None,
+        ordering_field: str | None = None,
+        table_name: str | None = None,
+        hive_style_partitioning: bool = True,
+        options: TableOptions | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> HudiTable:
+        """Create an empty table; ``TableExistsError`` if one is already there.
+
+        ``schema`` holds the data columns (no ``_hoodie_*`` meta columns). ``record_key``
+        names one or more columns; several make Hudi's ComplexKeyGenerator keys. Without
+        ``partition_by`` the table is non-partitioned. ``ordering_field`` (Hudi's precombine
+        field) decides which of several records with one key wins.
+        """
+        options = options or TableOptions()
+        if not isinstance(schema, pa.Schema):
+            raise InvalidOptionError("schema must be a pyarrow.Schema")
+        keys = _fields(record_key, "record_key")
+        partitions = _fields(partition_by, "partition_by")
+        if not keys:
+            raise InvalidOptionError("record_key must name at least one column")
+        name = table_name or _default_table_name(uri)
+        data_schema = pa.schema([f for f in schema if f.name not in META_FIELDS])
+        table_schema_ = TableSchema.from_arrow(data_schema, name)
+        keygen = KeyGenerator.infer(
+            keys, partitions, hive_style=hive_style_partitioning,
+            url_encode=options.url_encode_partitions,
+        )
+        empty = table_schema_.arrow.empty_table()
+        for field in keygen.fields:
+            column_by_path(empty, field)  # raises SchemaMismatchError if absent
+        keygen.record_keys(empty)  # type checks of key and partition fields
+        keygen.partition_paths(empty)
+        if ordering_field is not None:
+            column_by_path(empty, ordering_field)
+            _check_ordering_type(empty, ordering_field)
+
+        storage = Storage(uri, storage_options)
+        if storage.exists(PROPERTIES_PATH):
+            raise TableExistsError(f"a Hudi table already exists at {uri!r}")
+        props: dict[str, str] = {
+            Keys.NAME: name,
+            Keys.TYPE: _MOR,
+            Keys.VERSION: str(options.table_version),
+            Keys.TIMELINE_LAYOUT: str(layout_for_version(options.table_version)
+                                      .timeline_layout_version),
+            Keys.RECORD_KEY_FIELDS: ",".join(keys),
+            Keys.KEYGEN_CLASS: keygen.class_name,
+            Keys.HIVE_STYLE: str(hive_style_partitioning).lower(),
+            Keys.URL_ENCODE: str(options.url_encode_partitions).lower(),
+            Keys.DROP_PARTITION_COLUMNS: "false",
+            Keys.ARCHIVELOG_FOLDER: "archived",
+            Keys.PAYLOAD_CLASS: options.payload_class,
+            Keys.MERGER_STRATEGY: PAYLOAD_MERGER_STRATEGY,
+            Keys.CREATE_SCHEMA: avro_json(create_schema_style(table_schema_.avro)),
+            Keys.TIMEZONE: "UTC",
+            Keys.BASE_FILE_FORMAT: "PARQUET",
+        }
+        if partitions:
+            props[Keys.PARTITION_FIELDS] = ",".join(partitions)
+        if ordering_field is not None:
+            props[Keys.PRECOMBINE_FIELD] = ordering_field
+        if options.database_name:
+            props[Keys.DATABASE] = options.database_name
+        props[Keys.CHECKSUM] = str(table_checksum(name, options.database_name))
+        config = TableConfig(props)
+        for d in TABLE_DIRS:
+            storage.makedirs(d)
+        try:
+            storage.create_exclusive(PROPERTIES_PATH, config.to_text().encode("latin-1"))
+        except FileExistsError:
+            raise TableExistsError(f"a Hudi table already exists at {uri!r}") from None
+        return cls(MetaClient(storage, config), options)
+
+    @classmethod
+    def open(
+        cls,
+        uri: str,
+        *,
+        storage_options: Mapping[str, Any] | None = None,
+        options: TableOptions | None = None,
+    ) -> HudiTable:
+        """Open an existing table; ``TableNotFoundError`` if there is none.
+
+        Table-level settings come from the table's ``hoodie.properties``; ``options`` only
+        sets how this handle writes (block format, compression, sizes).
+        """
+        storage = Storage(uri, storage_options)
+        config = read_table_config(storage)
+        meta = MetaClient(storage, config)
+        base = options or TableOptions()
+        if config.payload_class in (
+            "org.apache.hudi.common.model.OverwriteWithLatestAvroPayload",
+            "org.apache.hudi.common.model.DefaultHoodieRecordPayload",
+        ):
+            base = attrs.evolve(base, payload_class=config.payload_class)
+        base = attrs.evolve(
+            base, url_encode_partitions=config.url_encode, database_name=config.get(Keys.DATABASE)
+        )
+        return cls(meta, base)
+
+    # -- properties --------------------------------------------------------------------------
+
+    @property
+    def uri(self) -> str:
+        return self._meta.storage.uri
+
+    @property
+    def name(self) -> str:
+        return self._meta.config.name
+
+    @property
+    def table_version(self) -> int:
+        return self._meta.config.version
+
+    @property
+    def options(self) -> TableOptions:
+        return self._options
+
+    @property
+    def properties(self) -> Mapping[str, str]:
+        """The table's ``hoodie.properties`` as a read-only mapping."""
+        return dict(self._meta.config.props)
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The data schema of the latest commit (no meta columns)."""
+        ts = table_schema(self._meta, self._meta.timeline())
+        if ts is None:
+            raise SchemaMismatchError("the table has no schema yet")
+        return ts.arrow
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def upsert(self, data: Any) -> WriteResult:
+        """Insert new keys and replace existing ones (one atomic delta commit)."""
+        return self._write(Operation.UPSERT, data)
+
+    def insert(self, data: Any) -> WriteResult:
+        """Insert new keys. A key that already exists is an error (or skipped, see
+        ``TableOptions.insert_duplicates``); the table is left unchanged on error."""
+        return self._write(Operation.INSERT, data)
+
+    def delete(self, keys: Any) -> WriteResult:
+        """Delete the records whose keys appear in ``keys`` (Arrow data holding the record key
+        and partition columns). Keys not in the table are ignored."""
+        return self._write(Operation.DELETE, keys)
+
+    def _write(self, operation: str, data: Any) -> WriteResult:
+        ctx = self._write_context()
+        outcome = run_write(self._meta, ctx, operation, data)
+        return WriteResult._from_outcome(outcome)
+
+    def _write_context(self) -> WriteContext:
+        meta = self._meta
+        meta.reload_config()
+        config = meta.config
+        layout = meta.layout
+        if config.table_type != _MOR:
+            raise UnsupportedTableError(
+                f"only Merge-on-Read tables can be written; this one is {config.table_type}"
+            )
+        if not layout.writable:
+            raise UnsupportedTableError(
+                f"writing table version {config.version} is not supported yet (only 6)"
+            )
+        if not config.populate_meta_fields:
+            raise UnsupportedTableError("tables without meta fields cannot be written")
+        if config.base_file_format != "PARQUET":
+            raise UnsupportedTableError(f"base file format {config.base_file_format}")
+        if config.drop_partition_columns:
+            raise UnsupportedTableError("tables that drop partition columns cannot be written")
+        self._disable_metadata_table()
+        timeline = meta.timeline()
+        schema = table_schema(meta, timeline)
+        if schema is None:
+            raise SchemaMismatchError("the table has no schema (no commit, no create schema)")
+        keygen = KeyGenerator.from_class_name(
+            config.keygen_class,
+            config.record_key_fields,
+            config.partition_fields,
+            hive_style=config.hive_style,
+            url_encode=config.url_encode,
+        )
+        payload = config.payload_class or self._options.payload_class
+        if payload not in (
+            "org.apache.hudi.common.model.OverwriteWithLatestAvroPayload",
+            "org.apache.hudi.common.model.DefaultHoodieRecordPayload",
+        ):
+            raise UnsupportedTableError(f"payload class {payload} is not supported for writing")
+        opts = self._options
+        return WriteContext(
+            table_name=config.name,
+            schema=schema,
+            keygen=keygen,
+            ordering_field=config.precombine_field,
+            payload_class=payload,
+            layout=layout,
+            settings=WriteSettings(
+                log_block_format=opts.log_block_format,
+                compression=opts.parquet_compression,
+                target_file_size=opts.target_file_size,
+                row_group_rows=opts.row_group_rows,
+                insert_duplicates=opts.insert_duplicates,
+                max_memory_bytes=opts.max_memory_bytes,
+                max_workers=opts.max_workers,
+            ),
+        )
+
+    def _disable_metadata_table(self) -> None:
+        """A metadata table hudiwrite does not maintain would hide new files from readers that
+        trust it: remove it and clear its partitions, as Hudi does when a writer runs with the
+        metadata table disabled."""
+        meta = self._meta
+        config = meta.config
+        has_dir = meta.storage.exists(METADATA_TABLE_DIR)
+        flagged = config.get(Keys.METADATA_PARTITIONS) or config.get(
+            Keys.METADATA_PARTITIONS_INFLIGHT
+        )
+        if not has_dir and not flagged:
+            return
+        log.warning(
+            "table %s has a metadata table; hudiwrite does not maintain it, so it is being "
+            "removed (as Hudi does when a writer disables the metadata table)",
+            config.name,
+        )
+        if flagged:
+            updated = config.with_updates(
+                {Keys.METADATA_PARTITIONS: None, Keys.METADATA_PARTITIONS_INFLIGHT: None}
+            )
+            _update_properties(meta.storage, updated)
+            meta.reload_config()
+        meta.storage.delete_tree(METADATA_TABLE_DIR)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def to_arrow(self, columns: Sequence[str] | None = None) -> pa.Table:
+        """The latest snapshot (meta columns included), merged as Hudi readers merge it."""
+        return read_snapshot(
+            self._meta, columns=columns, max_workers=self._options.max_workers
+        )
+
+    def __repr__(self) -> str:
+        return f"HudiTable({self.uri!r}, name={self.name!r}, version={self.table_version})"
+
+
+def _check_ordering_type(empty: pa.Table, field: str) -> None:
+    dtype = column_by_path(empty, field).type
+    if pa.types.is_nested(dtype) or pa.types.is_binary(dtype) or pa.types.is_null(dtype):
+        raise UnsupportedTypeError(f"ordering field {field!r} of type {dtype} is not comparable")
+
+
+def _update_properties(storage: Storage, config: TableConfig) -> None:
+    """Rewrite ``hoodie.properties`` the way Java does: backup first, then the new file,
+    then drop the backup (a reader falls back to the backup if it meets a torn file)."""
+    backup = PROPERTIES_PATH + ".backup"
+    storage.write_bytes(backup, storage.read_bytes(PROPERTIES_PATH))
+    storage.write_bytes(PROPERTIES_PATH, config.to_text().encode("latin-1"))
+    storage.delete(backup)
+
+
+def write_hudi(
+    uri: str,
+    data: Any,
+    *,
+    mode: str = "upsert",
+    record_key: str | Sequence[str],
+    partition_by: str | Sequence[str] | None = None,
+    ordering_field: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    options: TableOptions | None = None,
+) -> WriteResult:
+    """Write ``data`` to the table at ``uri``, creating the table if there is none.
+
+    ``mode`` is ``"upsert"``, ``"insert"`` or ``"delete"``.
+    """
+    if mode not in ("upsert", "insert", "delete"):
+        raise InvalidOptionError(f"mode must be 'upsert', 'insert' or 'delete', got {mode!r}")
+    try:
+        table = HudiTable.open(uri, storage_options=storage_options, options=options)
+    except TableNotFoundError:
+        if mode == "delete":
+            raise
+        from hudiwrite.write.source import as_reader
+
+        reader = as_reader(data)
+        table = HudiTable.create(
+            uri,
+            reader.schema,
+            record_key=record_key,
+            partition_by=partition_by,
+            ordering_field=ordering_field,
+            options=options,
+            storage_options=storage_options,
+        )
+        try:
+            return table.upsert(reader) if mode == "upsert" else table.insert(reader)
+        except BaseException:
+            # The table did not exist before this call: leave nothing behind.
+            table._meta.storage.delete_tree(".hoodie")
+            raise
+    method = {"upsert": table.upsert, "insert": table.insert, "delete": table.delete}[mode]
+    return method(data)
