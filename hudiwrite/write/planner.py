@@ -131,10 +131,13 @@ def plan_write(
     layout: TableLayout,
     instant_time: str,
     insert_duplicates: str = "fail",
+    live_keys: pa.Table | None = None,
 ) -> WritePlan:
     """Destinations for every row of ``keys`` (pass-1 key table, in row-id order).
 
     ``tagged`` is the index's answer: (record key, partition path, file id) of existing keys.
+    For inserts, ``live_keys`` (record key, partition path) says which tagged keys are live in
+    the snapshot; a tagged key that was deleted is revived as an update of its file group.
     """
     total = keys.num_rows
     survivors = dedupe(keys)
@@ -150,15 +153,35 @@ def plan_write(
         dest = pc.if_else(exists, Dest.DELETE, Dest.SKIP)
     else:
         if operation == Operation.INSERT and pc.any(exists).as_py():
-            if insert_duplicates == "fail":
-                dup = pc.filter(joined, exists)
+            live = pa.repeat(pa.scalar(False), joined.num_rows)
+            if live_keys is not None and live_keys.num_rows:
+                marked = joined.select([ROW_ID, RECORD_KEY, PARTITION]).join(
+                    live_keys.select([RECORD_KEY, PARTITION]).append_column(
+                        "__live", pa.repeat(pa.scalar(True), live_keys.num_rows)
+                    ),
+                    keys=[RECORD_KEY, PARTITION],
+                    join_type="left outer",
+                    use_threads=False,
+                )
+                marked = marked.take(sort_indices(marked, [ROW_ID]))
+                joined = joined.take(sort_indices(joined, [ROW_ID]))
+                exists = pc.is_valid(joined.column(FILE_ID))
+                soft_deleted = (
+                    joined.column(IS_DELETED) if IS_DELETED in joined.column_names
+                    else pa.repeat(pa.scalar(False), joined.num_rows)
+                )
+                live = pc.fill_null(marked.column("__live"), False)
+            duplicate = pc.and_(exists, live)
+            if insert_duplicates == "fail" and pc.any(duplicate).as_py():
+                dup = pc.filter(joined, duplicate)
                 raise InvalidRecordError(
                     f"insert of {dup.num_rows} record(s) whose key already exists, e.g. "
                     f"{dup.column(RECORD_KEY)[0].as_py()!r} in partition "
                     f"{dup.column(PARTITION)[0].as_py()!r}; use upsert, or "
                     "TableOptions(insert_duplicates='drop') to skip them"
                 )
-            exists_code = pa.scalar(Dest.SKIP, pa.int8())
+            revive_code = pc.if_else(soft_deleted, Dest.SKIP, Dest.UPDATE)
+            exists_code = pc.if_else(live, Dest.SKIP, revive_code)
             new_code = pc.if_else(soft_deleted, Dest.SKIP, Dest.INSERT)
             dest = pc.if_else(exists, exists_code, new_code)
         else:

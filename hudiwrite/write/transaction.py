@@ -11,11 +11,14 @@ import logging
 from typing import Any
 
 import attrs
+import pyarrow as pa
 
 from hudiwrite.exceptions import CommitConflictError
-from hudiwrite.index.simple import lookup_keys
+from hudiwrite.index.simple import FILE_ID, lookup_keys
+from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.model.naming import PARTITION_METAFILE
 from hudiwrite.read.fsview import FileSystemView
+from hudiwrite.read.merge import MergeSettings, read_slice
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
@@ -58,6 +61,9 @@ def run_write(meta: MetaClient, ctx: WriteContext, operation: str, data: Any) ->
             storage, slices, survivors.select([RECORD_KEY, PARTITION]),
             max_workers=ctx.settings.max_workers,
         )
+        live = None
+        if operation == Operation.INSERT and tagged.num_rows:
+            live = _live_keys(meta, ctx, timeline, slices, tagged)
         instant_time = CLOCK.next(after=timeline.last_time())
         plan = plan_write(
             operation,
@@ -67,6 +73,7 @@ def run_write(meta: MetaClient, ctx: WriteContext, operation: str, data: Any) ->
             layout=ctx.layout,
             instant_time=instant_time,
             insert_duplicates=ctx.settings.insert_duplicates,
+            live_keys=live,
         )
         existing = {p for p in partitions if _has_metafile(storage, p)}
         txn = _Transaction(meta, instant_time, timeline)
@@ -88,6 +95,32 @@ def run_write(meta: MetaClient, ctx: WriteContext, operation: str, data: Any) ->
         num_updated=plan.num_updates,
         num_deleted=plan.num_deletes,
     )
+
+
+def _live_keys(
+    meta: MetaClient,
+    ctx: WriteContext,
+    timeline: Timeline,
+    slices: list[FileSlice],
+    tagged: pa.Table,
+) -> pa.Table:
+    """Which of the tagged keys are live in the snapshot (not deleted in a log)."""
+    wanted = {(p, f) for p, f in zip(
+        tagged.column(PARTITION).to_pylist(), tagged.column(FILE_ID).to_pylist(), strict=True
+    )}
+    settings = MergeSettings(ctx.ordering_field, ctx.payload_class)
+    schema = ctx.schema.arrow_with_meta
+    pieces = []
+    for file_slice in slices:
+        if (file_slice.partition, file_slice.file_id) not in wanted:
+            continue
+        rows = read_slice(
+            meta.storage, file_slice, schema, settings, is_committed=timeline.is_completed
+        )
+        pieces.append(rows.select([RECORD_KEY, PARTITION]))
+    if not pieces:
+        return tagged.select([RECORD_KEY, PARTITION]).slice(0, 0)
+    return pa.concat_tables(pieces)
 
 
 def _has_metafile(storage: Storage, partition: str) -> bool:
