@@ -297,6 +297,10 @@ class HudiTable:
             raise UnsupportedTableError(f"base file format {config.base_file_format}")
         if config.drop_partition_columns:
             raise UnsupportedTableError("tables that drop partition columns cannot be written")
+        if config.precombine_field and "," in config.precombine_field:
+            raise UnsupportedTableError(
+                f"several ordering fields ({config.precombine_field}) are not supported"
+            )
         self._disable_metadata_table()
         timeline = meta.timeline()
         schema = table_schema(meta, timeline)

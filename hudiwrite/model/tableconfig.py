@@ -34,8 +34,10 @@ class Keys:
     TIMELINE_LAYOUT = "hoodie.timeline.layout.version"
     RECORD_KEY_FIELDS = "hoodie.table.recordkey.fields"
     PRECOMBINE_FIELD = "hoodie.table.precombine.field"
+    ORDERING_FIELDS = "hoodie.table.ordering.fields"  # Hudi 1.x spelling, also on v6 tables
     PARTITION_FIELDS = "hoodie.table.partition.fields"
     KEYGEN_CLASS = "hoodie.table.keygenerator.class"
+    KEYGEN_TYPE = "hoodie.table.keygenerator.type"
     HIVE_STYLE = "hoodie.datasource.write.hive_style_partitioning"
     URL_ENCODE = "hoodie.datasource.write.partitionpath.urlencode"
     DROP_PARTITION_COLUMNS = "hoodie.datasource.write.drop.partition.columns"
@@ -193,6 +195,14 @@ def format_properties(props: Mapping[str, str], now: dt.datetime | None = None) 
     return "\n".join(lines) + "\n"
 
 
+_KEYGEN_TYPES = {
+    "SIMPLE": "org.apache.hudi.keygen.SimpleKeyGenerator",
+    "COMPLEX": "org.apache.hudi.keygen.ComplexKeyGenerator",
+    "NON_PARTITION": "org.apache.hudi.keygen.NonpartitionedKeyGenerator",
+    "TIMESTAMP": "org.apache.hudi.keygen.TimestampBasedKeyGenerator",
+    "CUSTOM": "org.apache.hudi.keygen.CustomKeyGenerator",
+}
+
 # -- typed view ----------------------------------------------------------------------------
 
 
@@ -273,11 +283,19 @@ class TableConfig:
 
     @property
     def precombine_field(self) -> str | None:
-        return self.props.get(Keys.PRECOMBINE_FIELD) or None
+        """The ordering (precombine) field; Hudi 1.x writers name it ``ordering.fields``."""
+        value = self.props.get(Keys.PRECOMBINE_FIELD) or self.props.get(Keys.ORDERING_FIELDS)
+        fields = _split(value)
+        return ",".join(fields) if fields else None
 
     @property
     def keygen_class(self) -> str | None:
-        return self.props.get(Keys.KEYGEN_CLASS) or None
+        """The key generator class, or the class a ``keygenerator.type`` names."""
+        explicit = self.props.get(Keys.KEYGEN_CLASS)
+        if explicit:
+            return explicit
+        kind = (self.props.get(Keys.KEYGEN_TYPE) or "").upper()
+        return _KEYGEN_TYPES.get(kind)
 
     @property
     def hive_style(self) -> bool:
