@@ -129,7 +129,8 @@ def _unescape(s: str) -> str:
             continue
         out.append(_ESCAPES.get(n, n))
         i += 2
-    return "".join(out)
+    # \uXXXX escapes of a supplementary character arrive as a surrogate pair: join them.
+    return "".join(out).encode("utf-16-le", "surrogatepass").decode("utf-16-le")
 
 
 def parse_properties(text: str) -> dict[str, str]:
