@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import attrs
 
@@ -20,13 +21,17 @@ def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
         raise InvalidOptionError(f"{attribute.name} must be a positive integer, got {value!r}")
 
 
-def _one_of(*allowed: object) -> object:
-    def check(_: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _one_of(*allowed: object) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value not in allowed:
             choices = ", ".join(repr(a) for a in allowed)
             raise InvalidOptionError(f"{attribute.name} must be one of {choices}, got {value!r}")
 
     return check
+
+
+def _payload_class(name: str) -> str:
+    return PayloadClass.resolve(name)
 
 
 @attrs.frozen(kw_only=True)
@@ -45,16 +50,14 @@ class TableOptions:
         default="parquet", validator=_one_of("parquet", "avro")
     )
     #: Parquet codec of base files and parquet log blocks (Hudi 0.14/0.15 default: gzip).
-    parquet_compression: str = attrs.field(
-        default="gzip", validator=_one_of(*_COMPRESSIONS)
-    )
+    parquet_compression: str = attrs.field(default="gzip", validator=_one_of(*_COMPRESSIONS))
     #: New base files are rolled over near this size (``hoodie.parquet.max.file.size``).
     target_file_size: int = attrs.field(default=120 * 1024 * 1024, validator=_positive)
     #: Rows per parquet row group of base files.
     row_group_rows: int = attrs.field(default=1_048_576, validator=_positive)
     #: Merge semantics (payload class, full or short name).
     payload_class: str = attrs.field(
-        default=PayloadClass.OVERWRITE_WITH_LATEST, converter=PayloadClass.resolve
+        default=PayloadClass.OVERWRITE_WITH_LATEST, converter=_payload_class
     )
     #: Escape partition values Hive-style (``hoodie.datasource.write.partitionpath.urlencode``).
     url_encode_partitions: bool = False

@@ -38,7 +38,7 @@ class TableExistsError(HudiError):
 
 
 class SchemaMismatchError(HudiError):
-    """The data's schema does not fit the table's schema (missing, extra or incompatible columns)."""
+    """The data does not fit the table's schema: missing, extra or incompatible columns."""
 
 
 class UnsupportedTypeError(SchemaMismatchError):

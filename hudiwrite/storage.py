@@ -72,7 +72,9 @@ class Storage:
     def qualified(self, rel: str) -> str:
         """``rel`` as a URL with the filesystem's scheme, the form Hudi records in metadata."""
         path = self.full_path(rel)
-        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        protocol = str(
+            self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        )
         if protocol in ("file", "local"):
             return f"file:{path}"
         return f"{protocol}://{path.lstrip('/')}"
@@ -85,7 +87,7 @@ class Storage:
         prefix = root + "/" if root != "/" else "/"
         if not full.startswith(prefix):
             # fsspec may strip a leading slash or the protocol; compare without them.
-            stripped = self.fs._strip_protocol(full).rstrip("/")
+            stripped = str(self.fs._strip_protocol(full)).rstrip("/")
             if stripped.startswith(prefix):
                 return stripped[len(prefix) :]
             raise ValueError(f"{full!r} is outside the table at {self.root!r}")

@@ -150,7 +150,9 @@ class HudiTable:
         data_schema = pa.schema([f for f in schema if f.name not in META_FIELDS])
         table_schema_ = TableSchema.from_arrow(data_schema, name)
         keygen = KeyGenerator.infer(
-            keys, partitions, hive_style=hive_style_partitioning,
+            keys,
+            partitions,
+            hive_style=hive_style_partitioning,
             url_encode=options.url_encode_partitions,
         )
         empty = table_schema_.arrow.empty_table()
@@ -169,8 +171,9 @@ class HudiTable:
             Keys.NAME: name,
             Keys.TYPE: _MOR,
             Keys.VERSION: str(options.table_version),
-            Keys.TIMELINE_LAYOUT: str(layout_for_version(options.table_version)
-                                      .timeline_layout_version),
+            Keys.TIMELINE_LAYOUT: str(
+                layout_for_version(options.table_version).timeline_layout_version
+            ),
             Keys.RECORD_KEY_FIELDS: ",".join(keys),
             Keys.KEYGEN_CLASS: keygen.class_name,
             Keys.HIVE_STYLE: str(hive_style_partitioning).lower(),
@@ -367,9 +370,7 @@ class HudiTable:
 
     def to_arrow(self, columns: Sequence[str] | None = None) -> pa.Table:
         """The latest snapshot (meta columns included), merged as Hudi readers merge it."""
-        return read_snapshot(
-            self._meta, columns=columns, max_workers=self._options.max_workers
-        )
+        return read_snapshot(self._meta, columns=columns, max_workers=self._options.max_workers)
 
     def __repr__(self) -> str:
         return f"HudiTable({self.uri!r}, name={self.name!r}, version={self.table_version})"

@@ -57,8 +57,10 @@ class TableModel:
         for row in rows:  # later rows win ties
             k = (self.partition_of(row), self.key_of(row))
             cur = best.get(k)
-            if cur is None or self.ordering is None or not (
-                cur[self.ordering] > row[self.ordering]
+            if (
+                cur is None
+                or self.ordering is None
+                or not (cur[self.ordering] > row[self.ordering])
             ):
                 best[k] = row
         return best

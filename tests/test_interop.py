@@ -77,9 +77,9 @@ row_values = st.fixed_dictionaries(
         ),
         "d": _maybe(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2200, 1, 1))),
         "tsz": _maybe(
-            st.datetimes(
-                min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(2100, 1, 1)
-            ).map(lambda v: v.replace(tzinfo=dt.timezone.utc))
+            st.datetimes(min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(2100, 1, 1)).map(
+                lambda v: v.replace(tzinfo=dt.timezone.utc)
+            )
         ),
         "bin": _maybe(st.binary(max_size=5)),
         "st": _maybe(st.fixed_dictionaries({"a": _maybe(st.integers(-5, 5)), "b": _maybe(text)})),
@@ -140,7 +140,11 @@ def run_workload(ops: list[tuple[str, list[dict[str, Any]]]], options: hw.TableO
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/t"
         table = hw.HudiTable.create(
-            path, SCHEMA, record_key="id", partition_by="part", ordering_field="ts",
+            path,
+            SCHEMA,
+            record_key="id",
+            partition_by="part",
+            ordering_field="ts",
             options=options,
         )
         model = new_model()
@@ -150,9 +154,7 @@ def run_workload(ops: list[tuple[str, list[dict[str, Any]]]], options: hw.TableO
                 result = table.upsert(batch)
                 counts = model.upsert(model_rows, result.instant_time)
             elif op == "insert":
-                if options.insert_duplicates == "fail" and model.would_insert_duplicate(
-                    model_rows
-                ):
+                if options.insert_duplicates == "fail" and model.would_insert_duplicate(model_rows):
                     with pytest.raises(hw.InvalidRecordError):
                         table.insert(batch)
                     check_reads(path, table, model)
@@ -215,7 +217,11 @@ def test_many_base_files_per_partition() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/t"
         table = hw.HudiTable.create(
-            path, SCHEMA, record_key="id", partition_by="part", ordering_field="ts",
+            path,
+            SCHEMA,
+            record_key="id",
+            partition_by="part",
+            ordering_field="ts",
             options=options,
         )
         model = new_model()

@@ -56,7 +56,9 @@ def test_every_fixture_has_properties() -> None:
     assert len({z for z, _, _ in PROPERTIES}) == len(fixture_zips())
 
 
-@pytest.mark.parametrize(("zip_name", "member", "data"), PROPERTIES, ids=[m for _, m, _ in PROPERTIES])
+@pytest.mark.parametrize(
+    ("zip_name", "member", "data"), PROPERTIES, ids=[m for _, m, _ in PROPERTIES]
+)
 def test_properties_checksum_reproduced(zip_name: str, member: str, data: bytes) -> None:
     props = parse_properties(data.decode("latin-1"))
     expected = int(props[Keys.CHECKSUM])
@@ -64,7 +66,9 @@ def test_properties_checksum_reproduced(zip_name: str, member: str, data: bytes)
     TableConfig(props).validate_checksum()
 
 
-@pytest.mark.parametrize(("zip_name", "member", "data"), PROPERTIES, ids=[m for _, m, _ in PROPERTIES])
+@pytest.mark.parametrize(
+    ("zip_name", "member", "data"), PROPERTIES, ids=[m for _, m, _ in PROPERTIES]
+)
 def test_properties_text_reproduced(zip_name: str, member: str, data: bytes) -> None:
     """Our Properties writer emits every key=value line exactly as Java did."""
     text = data.decode("latin-1")
@@ -189,7 +193,10 @@ def test_meta_fields_lead_the_stored_schema() -> None:
         "_hoodie_file_name",
     ]
     assert full["fields"][0] == {
-        "name": "_hoodie_commit_time", "type": ["null", "string"], "doc": "", "default": None,
+        "name": "_hoodie_commit_time",
+        "type": ["null", "string"],
+        "doc": "",
+        "default": None,
     }
 
 
@@ -256,7 +263,9 @@ def test_fixture_file_names_parse_and_reprint() -> None:
             bases += 1
         log = parse_log_file_name(name)
         if log is not None and not name.endswith(".crc"):
-            assert log_file_name(log.file_id, log.base_instant, log.version, log.write_token) == name
+            assert (
+                log_file_name(log.file_id, log.base_instant, log.version, log.write_token) == name
+            )
             logs += 1
     assert bases > 20 and logs > 10
 

@@ -93,15 +93,11 @@ def test_continue_spark_table(zip_name: str, unpack_fixture: Any) -> None:
     columns = schema.names
     props = table.properties
     key_fields = props["hoodie.table.recordkey.fields"].split(",")
-    partition_fields = [
-        f for f in props.get("hoodie.table.partition.fields", "").split(",") if f
-    ]
+    partition_fields = [f for f in props.get("hoodie.table.partition.fields", "").split(",") if f]
     ordering = props.get("hoodie.table.precombine.field") or props.get(
         "hoodie.table.ordering.fields"
     )
-    gold_rows = (
-        _conform(gold.select(columns), schema).to_pylist() if gold is not None else []
-    )
+    gold_rows = _conform(gold.select(columns), schema).to_pylist() if gold is not None else []
 
     expected: dict[tuple[Any, ...], dict[str, Any]] = {
         tuple(r[k] for k in key_fields): r for r in gold_rows

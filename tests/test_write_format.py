@@ -26,7 +26,9 @@ from hudiwrite.model.tableconfig import Keys, TableConfig, format_properties, pa
 from hudiwrite.write import executor as executor_module
 from tests.conftest import FIXTURES
 
-SCHEMA = pa.schema([("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.float64())])
+SCHEMA = pa.schema(
+    [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.float64())]
+)
 
 
 def _rows(ids: list[str], ts: int, cities: list[str]) -> pa.Table:
@@ -140,8 +142,11 @@ def test_timeline_and_data_files(table: hw.HudiTable) -> None:
     ).might_contain(pa.array(keys)).to_pylist() == [True] * len(keys)
     avro = orjson.loads(meta["parquet.avro.schema"])
     assert [f["name"] for f in avro["fields"]][:5] == [
-        "_hoodie_commit_time", "_hoodie_commit_seqno", "_hoodie_record_key",
-        "_hoodie_partition_path", "_hoodie_file_name",
+        "_hoodie_commit_time",
+        "_hoodie_commit_seqno",
+        "_hoodie_record_key",
+        "_hoodie_partition_path",
+        "_hoodie_file_name",
     ]
     assert meta["writer.model.name"] == "avro"
     task = parsed.write_token.split("-")[0]
@@ -183,7 +188,11 @@ def test_timeline_and_data_files(table: hw.HudiTable) -> None:
 
 def test_avro_log_blocks(tmp_path: Path) -> None:
     t = hw.HudiTable.create(
-        str(tmp_path / "t"), SCHEMA, record_key="id", partition_by="city", ordering_field="ts",
+        str(tmp_path / "t"),
+        SCHEMA,
+        record_key="id",
+        partition_by="city",
+        ordering_field="ts",
         options=hw.TableOptions(log_block_format="avro"),
     )
     t.upsert(_rows(["a"], 1, ["sf"]))
@@ -219,7 +228,11 @@ def test_metadata_table_is_removed_before_writing(
 
 def test_streaming_input_spills_and_stays_correct(tmp_path: Path) -> None:
     t = hw.HudiTable.create(
-        str(tmp_path / "t"), SCHEMA, record_key="id", partition_by="city", ordering_field="ts",
+        str(tmp_path / "t"),
+        SCHEMA,
+        record_key="id",
+        partition_by="city",
+        ordering_field="ts",
         options=hw.TableOptions(max_memory_bytes=4096),
     )
     n = 5000
@@ -315,11 +328,21 @@ def test_insert_revives_deleted_key_and_rejects_live_ones(table: hw.HudiTable) -
 
 def test_write_hudi_creates_then_upserts(tmp_path: Path) -> None:
     uri = str(tmp_path / "w")
-    r1 = hw.write_hudi(uri, _rows(["a", "b"], 1, ["sf", "la"]), record_key="id",
-                       partition_by="city", ordering_field="ts")
+    r1 = hw.write_hudi(
+        uri,
+        _rows(["a", "b"], 1, ["sf", "la"]),
+        record_key="id",
+        partition_by="city",
+        ordering_field="ts",
+    )
     r2 = hw.write_hudi(uri, _rows(["a"], 2, ["sf"]), record_key="id", partition_by="city")
-    r3 = hw.write_hudi(uri, pa.table({"id": ["b"], "city": ["la"]}), mode="delete",
-                       record_key="id", partition_by="city")
+    r3 = hw.write_hudi(
+        uri,
+        pa.table({"id": ["b"], "city": ["la"]}),
+        mode="delete",
+        record_key="id",
+        partition_by="city",
+    )
     assert (r1.num_inserted, r2.num_updated, r3.num_deleted) == (2, 1, 1)
     out = pa.Table.from_batches(hudi.HudiTable(uri).read(hudi.HudiReadOptions()))
     assert out.select(["id", "ts"]).to_pylist() == [{"id": "a", "ts": 2}]

@@ -40,11 +40,10 @@ def _keys_of_slice(
     pf = pq.ParquetFile(path, filesystem=storage.arrow_fs)
     meta = pf.metadata.metadata or {}
     lo, hi = meta.get(MIN_KEY.encode()), meta.get(MAX_KEY.encode())
-    if lo is not None and hi is not None:
-        # Byte order equals Java's order except around supplementary characters, where
-        # the check errs on the side of reading the file.
-        if hi.decode() < bounds[0] or lo.decode() > bounds[1]:
-            return None
+    # Byte order equals Java's order except around supplementary characters, where the
+    # check errs on the side of reading the file.
+    if lo is not None and hi is not None and (hi.decode() < bounds[0] or lo.decode() > bounds[1]):
+        return None
     keys = pf.read(columns=[RECORD_KEY]).column(RECORD_KEY)
     found = pc.is_in(keys, value_set=wanted)
     hits = pc.filter(keys, found)
@@ -71,13 +70,18 @@ def lookup_keys(
     appears in two file groups of one partition is an error in the table, reported as such.
     """
     empty = pa.table(
-        {RECORD_KEY: pa.array([], pa.string()), PARTITION: pa.array([], pa.string()),
-         FILE_ID: pa.array([], pa.string())}
+        {
+            RECORD_KEY: pa.array([], pa.string()),
+            PARTITION: pa.array([], pa.string()),
+            FILE_ID: pa.array([], pa.string()),
+        }
     )
     if wanted.num_rows == 0 or not slices:
         return empty
-    grouped = wanted.select([PARTITION, RECORD_KEY]).group_by(PARTITION).aggregate(
-        [(RECORD_KEY, "distinct")]
+    grouped = (
+        wanted.select([PARTITION, RECORD_KEY])
+        .group_by(PARTITION)
+        .aggregate([(RECORD_KEY, "distinct")])
     )
     by_partition: dict[str, pa.Array] = {
         p: grouped.column(f"{RECORD_KEY}_distinct")[i].values

@@ -91,9 +91,9 @@ class FileGroup:
         if not candidates:
             return None
         latest = candidates[-1]
-        if latest.base_instant in pending_compactions and latest.base_file is None:
-            if len(candidates) >= 2:
-                return candidates[-2].with_logs_of(latest)
+        pending = latest.base_instant in pending_compactions and latest.base_file is None
+        if pending and len(candidates) >= 2:
+            return candidates[-2].with_logs_of(latest)
         return latest
 
 
@@ -132,7 +132,9 @@ def group_files(
     slice_keys = set(bases) | {k for k in logs if is_visible(k[1])}
     by_group: dict[str, list[FileSlice]] = {}
     for file_id, instant in slice_keys:
-        ordered_logs = tuple(sorted(logs.get((file_id, instant), []), key=lambda f: f.parsed.sort_key))
+        ordered_logs = tuple(
+            sorted(logs.get((file_id, instant), []), key=lambda f: f.parsed.sort_key)
+        )
         by_group.setdefault(file_id, []).append(
             FileSlice(partition, file_id, instant, bases.get((file_id, instant)), ordered_logs)
         )

@@ -76,7 +76,9 @@ class LogFileName:
         return (self.base_instant, self.version, self.write_token, self.suffix)
 
 
-def base_file_name(file_id: str, write_token: str, instant: str, extension: str = ".parquet") -> str:
+def base_file_name(
+    file_id: str, write_token: str, instant: str, extension: str = ".parquet"
+) -> str:
     return f"{file_id}_{write_token}_{instant}{extension}"
 
 

@@ -219,11 +219,15 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() == "true"
 
 
+def _as_dict(props: Mapping[str, str]) -> dict[str, str]:
+    return dict(props)
+
+
 @attrs.frozen
 class TableConfig:
     """The parsed properties of a table, with typed accessors for what hudiwrite uses."""
 
-    props: Mapping[str, str] = attrs.field(converter=lambda p: dict(p))
+    props: Mapping[str, str] = attrs.field(converter=_as_dict)
 
     @classmethod
     def from_text(cls, text: str) -> TableConfig:

@@ -44,9 +44,7 @@ class FileSystemView:
                 is_visible=timeline.is_visible_base_instant,
                 is_pending_compaction=pending.__contains__,
             )
-            groups[partition] = tuple(
-                g for g in found if (partition, g.file_id) not in replaced
-            )
+            groups[partition] = tuple(g for g in found if (partition, g.file_id) not in replaced)
         return cls(timeline, groups, replaced)
 
     @classmethod
@@ -96,5 +94,8 @@ def list_all_partitions(storage: Storage) -> dict[str, list[FileInfo]]:
     return {
         d: files
         for d, files in by_dir.items()
-        if any(f.name == PARTITION_METAFILE or f.name.startswith(PARTITION_METAFILE + ".") for f in files)
+        if any(
+            f.name == PARTITION_METAFILE or f.name.startswith(PARTITION_METAFILE + ".")
+            for f in files
+        )
     }

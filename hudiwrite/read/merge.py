@@ -84,9 +84,7 @@ def _ordering_kind_of(dtype: pa.DataType) -> int:
     return -1
 
 
-def _valid_blocks(
-    storage: Storage, file_slice: FileSlice, is_committed: object
-) -> list[LogBlock]:
+def _valid_blocks(storage: Storage, file_slice: FileSlice, is_committed: object) -> list[LogBlock]:
     """Data and delete blocks of the slice's logs that count, in order (protocol §6.2)."""
     check = is_committed  # callable: instant -> bool (committed and visible to the query)
     kept: list[LogBlock] = []
@@ -159,7 +157,7 @@ class _Fold:
                 _ROW: winners,
             }
         )
-        self._combine(cand, data=True)
+        self._combine(cand)
 
     def add_deletes(self, index: int, content: bytes) -> None:
         records = decode_delete_records(content)
@@ -198,9 +196,9 @@ class _Fold:
                 _ROW: winners,
             }
         )
-        self._combine(cand, data=False)
+        self._combine(cand)
 
-    def _combine(self, cand: pa.Table, *, data: bool) -> None:
+    def _combine(self, cand: pa.Table) -> None:
         if self.state is None or self.state.num_rows == 0:
             self.state = cand
             return
@@ -215,10 +213,9 @@ class _Fold:
         new_ord = joined.column(_ORD + "_new")
         # "old strictly greater" is false whenever either side has no comparable value.
         old_greater = pc.fill_null(pc.greater(old_ord, new_ord), False)
-        if data:
-            keep_old = pc.and_(old_is_data, old_greater)
-        else:
-            keep_old = pc.and_(old_is_data, old_greater)
+        # The same rule serves both: a data record or a delete only loses to an older data
+        # record whose ordering value is strictly greater (and comparable).
+        keep_old = pc.and_(old_is_data, old_greater)
         take_new = pc.and_(has_new, pc.or_(pc.invert(has_old), pc.invert(keep_old)))
         columns = {}
         for name in (_KIND, _ORD, _DEL_KIND, _BLOCK, _ROW):
@@ -245,17 +242,13 @@ class _Fold:
 
 
 def _empty_state() -> pa.Table:
-    return pa.table(
-        {RECORD_KEY: pa.array([], pa.string()), _ORD: pa.array([], pa.int64())}
-    )
+    return pa.table({RECORD_KEY: pa.array([], pa.string()), _ORD: pa.array([], pa.int64())})
 
 
 def read_base(storage: Storage, file_slice: FileSlice, schema: pa.Schema) -> pa.Table:
     if file_slice.base_file is None:
         return schema.empty_table()
-    table = pq.read_table(
-        storage.full_path(file_slice.base_file.path), filesystem=storage.arrow_fs
-    )
+    table = pq.read_table(storage.full_path(file_slice.base_file.path), filesystem=storage.arrow_fs)
     return conform_to_schema(table, schema)
 
 
@@ -304,15 +297,23 @@ def _merge_with_base(
         # DefaultHoodieRecordPayload: the base record survives a log record with a smaller
         # ordering value.
         base_ord = pa.table(
-            {RECORD_KEY: base_keys, "__base_ord": fold._ordering(base), "__base_row": arange(
-                0, base.num_rows)}
+            {
+                RECORD_KEY: base_keys,
+                "__base_ord": fold._ordering(base),
+                "__base_row": arange(0, base.num_rows),
+            }
         )
         log_ord = pa.table(
-            {RECORD_KEY: records.column(RECORD_KEY), "__log_ord": fold._ordering(records),
-             "__log_row": arange(0, records.num_rows)}
+            {
+                RECORD_KEY: records.column(RECORD_KEY),
+                "__log_ord": fold._ordering(records),
+                "__log_row": arange(0, records.num_rows),
+            }
         )
         pairs = log_ord.join(base_ord, keys=RECORD_KEY, join_type="inner", use_threads=False)
-        base_wins = pc.fill_null(pc.greater(pairs.column("__base_ord"), pairs.column("__log_ord")), False)
+        base_wins = pc.fill_null(
+            pc.greater(pairs.column("__base_ord"), pairs.column("__log_ord")), False
+        )
         win_base_rows = pc.filter(pairs.column("__base_row"), base_wins)
         lose_log_rows = pc.filter(pairs.column("__log_row"), base_wins)
         if len(win_base_rows):

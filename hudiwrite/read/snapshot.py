@@ -17,7 +17,9 @@ from hudiwrite.write.context import TableSchema
 __all__ = ["read_snapshot", "table_schema"]
 
 
-def table_schema(meta: MetaClient, timeline: Timeline, as_of: str | None = None) -> TableSchema | None:
+def table_schema(
+    meta: MetaClient, timeline: Timeline, as_of: str | None = None
+) -> TableSchema | None:
     schema = meta.latest_schema(timeline, as_of)
     return TableSchema.from_avro(schema) if schema else None
 

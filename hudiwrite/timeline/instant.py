@@ -8,7 +8,7 @@ from enum import IntEnum
 
 import attrs
 
-__all__ = ["Action", "Instant", "State", "InstantClock", "format_instant_time"]
+__all__ = ["Action", "Instant", "InstantClock", "State", "format_instant_time"]
 
 
 class State(IntEnum):
@@ -73,9 +73,7 @@ def format_instant_time(moment: dt.datetime) -> str:
 
 
 def _add_millis(instant_time: str, millis: int) -> str:
-    parsed = dt.datetime.strptime(instant_time[:14], "%Y%m%d%H%M%S").replace(
-        tzinfo=dt.timezone.utc
-    )
+    parsed = dt.datetime.strptime(instant_time[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.timezone.utc)
     frac = int(instant_time[14:17] or "0")
     moment = parsed + dt.timedelta(milliseconds=frac + millis)
     return format_instant_time(moment)

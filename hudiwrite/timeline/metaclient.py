@@ -13,7 +13,7 @@ from hudiwrite.timeline.layout import TableLayout, layout_for_version
 from hudiwrite.timeline.metadata import CommitMetadata
 from hudiwrite.timeline.timeline import Timeline
 
-__all__ = ["MetaClient", "PROPERTIES_PATH"]
+__all__ = ["PROPERTIES_PATH", "MetaClient"]
 
 log = logging.getLogger("hudiwrite")
 

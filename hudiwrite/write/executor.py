@@ -43,7 +43,7 @@ from hudiwrite.timeline.metadata import WriteStat
 from hudiwrite.write.context import WriteContext
 from hudiwrite.write.markers import IOType, Markers
 from hudiwrite.write.planner import Dest, LogTarget, WritePlan
-from hudiwrite.write.source import ORDERING, PARTITION, RECORD_KEY, ROW_ID, PreparedInput
+from hudiwrite.write.source import ORDERING, PARTITION, RECORD_KEY, PreparedInput
 
 __all__ = ["Journal", "WriteExecutor"]
 
@@ -180,9 +180,10 @@ class _PartitionInserts:
     def _write_group(self, n: int) -> None:
         if self.writer is None:
             self._open_file()
-        assert self.writer is not None and self.file is not None
+        assert self.writer is not None
+        assert self.file is not None
         rows = self._take_pending(n)
-        file_id, name, _, task = self.file
+        _, name, _, task = self.file
         self.writer.write(self.ex.with_meta(rows, task, self.rows_in_file, name))
         self.rows_in_file += rows.num_rows
         self.ex.observe_size(self.writer.bytes_written(), self.writer.num_rows)
@@ -325,7 +326,9 @@ class WriteExecutor:
             return {}
         keys = prepared.keys
         is_delete = pc.equal(self.plan.dest, Dest.DELETE)
-        rows = keys.filter(is_delete).append_column(FILE_ID, pc.filter(self.plan.file_id, is_delete))
+        rows = keys.filter(is_delete).append_column(
+            FILE_ID, pc.filter(self.plan.file_id, is_delete)
+        )
         out = {}
         for fid, group in _runs(rows, FILE_ID):
             partition = group.column(PARTITION)[0].as_py()
@@ -333,7 +336,9 @@ class WriteExecutor:
                 # soft deletes (_hoodie_is_deleted) carry the record's own ordering value
                 ordering = group.column(ORDERING)
                 records = DeleteRecords.create(
-                    group.column(RECORD_KEY), group.column(PARTITION), ordering,
+                    group.column(RECORD_KEY),
+                    group.column(PARTITION),
+                    ordering,
                     kind=_ordering_kind(ordering.type),
                 )
             else:

@@ -80,14 +80,20 @@ class WritePlan:
         """The ``.inflight`` content Java writes: per partition one insert stat, then one stat
         per existing file group receiving updates or deletes (protocol §2.2)."""
         partitions = sorted(
-            set(self.insert_counts) | {p for p, _ in self.update_counts} | {
-                p for p, _ in self.delete_counts
-            }
+            set(self.insert_counts)
+            | {p for p, _ in self.update_counts}
+            | {p for p, _ in self.delete_counts}
         )
         stats: dict[str, tuple[WriteStat, ...]] = {}
         for p in partitions:
-            entries = [WriteStat(file_id="", path=None, partition_path=None,
-                                 num_inserts=self.insert_counts.get(p, 0))]
+            entries = [
+                WriteStat(
+                    file_id="",
+                    path=None,
+                    partition_path=None,
+                    num_inserts=self.insert_counts.get(p, 0),
+                )
+            ]
             for (part, fid), target in sorted(self.log_targets.items()):
                 if part != p:
                     continue
@@ -146,7 +152,8 @@ def plan_write(
     )
     exists = pc.is_valid(joined.column(FILE_ID))
     soft_deleted = (
-        joined.column(IS_DELETED) if IS_DELETED in joined.column_names
+        joined.column(IS_DELETED)
+        if IS_DELETED in joined.column_names
         else pa.repeat(pa.scalar(False), joined.num_rows)
     )
     if operation == Operation.DELETE:
@@ -167,7 +174,8 @@ def plan_write(
                 joined = joined.take(sort_indices(joined, [ROW_ID]))
                 exists = pc.is_valid(joined.column(FILE_ID))
                 soft_deleted = (
-                    joined.column(IS_DELETED) if IS_DELETED in joined.column_names
+                    joined.column(IS_DELETED)
+                    if IS_DELETED in joined.column_names
                     else pa.repeat(pa.scalar(False), joined.num_rows)
                 )
                 live = pc.fill_null(marked.column("__live"), False)

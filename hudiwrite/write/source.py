@@ -9,6 +9,7 @@ anywhere in a stream is refused before a single table file is written.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -160,10 +161,8 @@ class PreparedInput:
     def close(self) -> None:
         self._chunks = []
         if self._spill_path is not None:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._spill_path)
-            except FileNotFoundError:
-                pass
             self._spill_path = None
 
     def __enter__(self) -> PreparedInput:
@@ -246,16 +245,16 @@ def prepare_input(data: Any, ctx: WriteContext, *, keys_only: bool) -> PreparedI
         if spill_path is not None:
             os.unlink(spill_path)
         raise
-    if key_tables:
-        keys_table = pa.concat_tables(key_tables)
-    else:
-        keys_table = _empty_keys(ctx, keys_only)
+    keys_table = pa.concat_tables(key_tables) if key_tables else _empty_keys(ctx, keys_only)
     return PreparedInput(keys_table, chunks, spill_path)
 
 
 def _empty_keys(ctx: WriteContext, keys_only: bool) -> pa.Table:
-    fields = [pa.field(ROW_ID, pa.int64()), pa.field(RECORD_KEY, pa.string()),
-              pa.field(PARTITION, pa.string())]
+    fields = [
+        pa.field(ROW_ID, pa.int64()),
+        pa.field(RECORD_KEY, pa.string()),
+        pa.field(PARTITION, pa.string()),
+    ]
     if not keys_only and ctx.ordering_field is not None:
         names = ctx.schema.arrow.names
         if ctx.ordering_field in names:

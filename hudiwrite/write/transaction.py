@@ -58,7 +58,9 @@ def run_write(meta: MetaClient, ctx: WriteContext, operation: str, data: Any) ->
         )
         slices = [s for p in partitions for s in view.latest_slices(p)]
         tagged = lookup_keys(
-            storage, slices, survivors.select([RECORD_KEY, PARTITION]),
+            storage,
+            slices,
+            survivors.select([RECORD_KEY, PARTITION]),
             max_workers=ctx.settings.max_workers,
         )
         live = None
@@ -105,9 +107,12 @@ def _live_keys(
     tagged: pa.Table,
 ) -> pa.Table:
     """Which of the tagged keys are live in the snapshot (not deleted in a log)."""
-    wanted = {(p, f) for p, f in zip(
-        tagged.column(PARTITION).to_pylist(), tagged.column(FILE_ID).to_pylist(), strict=True
-    )}
+    wanted = {
+        (p, f)
+        for p, f in zip(
+            tagged.column(PARTITION).to_pylist(), tagged.column(FILE_ID).to_pylist(), strict=True
+        )
+    }
     settings = MergeSettings(ctx.ordering_field, ctx.payload_class)
     schema = ctx.schema.arrow_with_meta
     pieces = []
