@@ -147,6 +147,10 @@ class HudiTable:
         if not keys:
             raise InvalidOptionError("record_key must name at least one column")
         name = table_name or _default_table_name(uri)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise InvalidOptionError(
+                f"table_name {name!r} must be letters, digits and '_' (it names Avro records)"
+            )
         data_schema = pa.schema([f for f in schema if f.name not in META_FIELDS])
         table_schema_ = TableSchema.from_arrow(data_schema, name)
         keygen = KeyGenerator.infer(
@@ -278,7 +282,9 @@ class HudiTable:
 
     def _write(self, operation: str, data: Any) -> WriteResult:
         ctx = self._write_context()
-        outcome = run_write(self._meta, ctx, operation, data)
+        outcome = run_write(
+            self._meta, ctx, operation, data, before_start=self._disable_metadata_table
+        )
         return WriteResult._from_outcome(outcome)
 
     def _write_context(self) -> WriteContext:
@@ -304,7 +310,6 @@ class HudiTable:
             raise UnsupportedTableError(
                 f"several ordering fields ({config.precombine_field}) are not supported"
             )
-        self._disable_metadata_table()
         timeline = meta.timeline()
         schema = table_schema(meta, timeline)
         if schema is None:

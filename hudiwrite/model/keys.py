@@ -203,10 +203,9 @@ class KeyGenerator:
                 DEFAULT_PARTITION,
                 values,
             )
+            self._check_partition_values(values, table, field)
             if self.url_encode:
                 values = _url_encode(values)
-            else:
-                self._check_partition_values(values, table, field)
             if self.hive_style:
                 values = pc.binary_join_element_wise(f"{field}=", values, "")
             segments.append(values)
@@ -215,19 +214,27 @@ class KeyGenerator:
         return pc.binary_join_element_wise(*segments, "/")
 
     def _check_partition_values(self, values: pa.ChunkedArray, table: pa.Table, field: str) -> None:
-        # A value must map to exactly one directory level that every reader lists.
-        slash = pc.match_substring(values, "/")
-        control = pc.match_substring_regex(values, r"[\x00-\x1f\x7f]")
-        dot_leading = pc.starts_with(values, ".") if not self.hive_style else None
-        bad = pc.or_(slash, control)
-        if dot_leading is not None:
-            bad = pc.or_(bad, dot_leading)
+        """A value must map to exactly one directory level that every reader lists.
+
+        Hive's escaping (url_encode) takes care of '/' and control characters but leaves '.'
+        alone, so in plain (non-hive) layout a leading '.' ('..', '.hoodie', hidden folders)
+        is refused either way.
+        """
+        bad = pc.starts_with(values, ".") if not self.hive_style else None
+        if not self.url_encode:
+            unsafe = pc.or_(
+                pc.match_substring(values, "/"),
+                pc.match_substring_regex(values, r"[\x00-\x1f\x7f]"),
+            )
+            bad = unsafe if bad is None else pc.or_(bad, unsafe)
+        if bad is None:
+            return
+        hint = "" if self.url_encode else "; enable url_encode_partitions to store such values"
         self._raise_if_any(
             bad,
             table,
             f"partition field {field!r} has a value that is not a valid directory name "
-            "(contains '/', a control character, or starts with '.'); enable "
-            "url_encode_partitions to store such values",
+            f"(contains '/' or a control character, or starts with '.'){hint}",
             column=values,
         )
 

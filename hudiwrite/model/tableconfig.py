@@ -270,13 +270,20 @@ class TableConfig:
     def table_type(self) -> str:
         return self.props.get(Keys.TYPE, "COPY_ON_WRITE")
 
+    def _int(self, key: str) -> int:
+        value = self.props.get(key) or "0"
+        try:
+            return int(value)
+        except ValueError:
+            raise CorruptTableError(f"hoodie.properties: {key}={value!r} is not a number") from None
+
     @property
     def version(self) -> int:
-        return int(self.props.get(Keys.VERSION, "0") or 0)
+        return self._int(Keys.VERSION)
 
     @property
     def timeline_layout_version(self) -> int:
-        return int(self.props.get(Keys.TIMELINE_LAYOUT, "0") or 0)
+        return self._int(Keys.TIMELINE_LAYOUT)
 
     @property
     def record_key_fields(self) -> tuple[str, ...]:

@@ -66,7 +66,10 @@ class MetaClient:
         return cls(storage, read_table_config(storage))
 
     def reload_config(self) -> None:
-        self.config = read_table_config(self.storage)
+        """Re-read ``hoodie.properties`` (another writer may have changed the table)."""
+        config = read_table_config(self.storage)
+        self.layout = layout_for_version(config.version, config.timeline_layout_version or None)
+        self.config = config
 
     # -- timeline --------------------------------------------------------------------------
 

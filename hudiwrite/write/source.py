@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,9 +66,24 @@ def as_reader(data: Any) -> pa.RecordBatchReader:
     )
 
 
+def _is_text(dtype: pa.DataType) -> bool:
+    return (
+        pa.types.is_string(dtype)
+        or pa.types.is_large_string(dtype)
+        or pa.types.is_binary(dtype)
+        or pa.types.is_large_binary(dtype)
+        or (pa.types.is_dictionary(dtype) and _is_text(dtype.value_type))
+    )
+
+
 def _cast_column(col: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
     if col.type == field.type:
         return col
+    if _is_text(col.type) and not _is_text(field.type):
+        # Arrow would parse "012" into 12; text is data, not a spelling of a number or time.
+        raise SchemaMismatchError(
+            f"column {field.name!r} holds {col.type} but the table stores {field.type}"
+        )
     try:
         return col.cast(field.type, safe=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
@@ -75,6 +91,12 @@ def _cast_column(col: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
             f"column {field.name!r} of type {col.type} cannot be stored as the table's "
             f"{field.type} without loss: {exc}"
         ) from exc
+
+
+def _check_unique(names: list[str]) -> None:
+    repeated = sorted(n for n, count in Counter(names).items() if count > 1)
+    if repeated:
+        raise SchemaMismatchError(f"data has duplicate column(s) {repeated}")
 
 
 def conform_columns(table: pa.Table, schema: TableSchema) -> pa.Table:
@@ -85,6 +107,7 @@ def conform_columns(table: pa.Table, schema: TableSchema) -> pa.Table:
     explicit act, not a side effect of a write.
     """
     names = [n for n in table.column_names if n not in META_FIELDS]
+    _check_unique(names)
     expected = schema.arrow.names
     missing = [n for n in expected if n not in names]
     extra = [n for n in names if n not in expected]
@@ -95,8 +118,6 @@ def conform_columns(table: pa.Table, schema: TableSchema) -> pa.Table:
         if extra:
             parts.append(f"columns not in the table {extra}")
         raise SchemaMismatchError("data does not match the table schema: " + "; ".join(parts))
-    if len(set(names)) != len(names):
-        raise SchemaMismatchError("data has duplicate column names")
     columns = [_cast_column(table.column(f.name), f) for f in schema.arrow]
     return pa.Table.from_arrays(columns, schema=schema.arrow)
 
@@ -200,7 +221,9 @@ def prepare_input(data: Any, ctx: WriteContext, *, keys_only: bool) -> PreparedI
     try:
         for raw in _gather(reader):
             if keys_only:
-                table = raw.select([n for n in raw.column_names if n not in META_FIELDS])
+                names = [n for n in raw.column_names if n not in META_FIELDS]
+                _check_unique(names)
+                table = raw.select(names)
             else:
                 table = conform_columns(raw, ctx.schema)
             keys = ctx.keygen.record_keys(table)

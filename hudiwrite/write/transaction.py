@@ -8,6 +8,7 @@ and a write that dies without undoing is invisible anyway (its instant never com
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -45,8 +46,19 @@ class CommitOutcome:
     num_deleted: int
 
 
-def run_write(meta: MetaClient, ctx: WriteContext, operation: str, data: Any) -> CommitOutcome:
-    """Write ``data`` as one delta commit."""
+def run_write(
+    meta: MetaClient,
+    ctx: WriteContext,
+    operation: str,
+    data: Any,
+    before_start: Callable[[], None] | None = None,
+) -> CommitOutcome:
+    """Write ``data`` as one delta commit.
+
+    ``before_start`` runs once the input is validated and planned, just before the first
+    timeline file: table changes a write needs (removing a metadata table) happen only for
+    writes that will go ahead.
+    """
     storage = meta.storage
     prepared = prepare_input(data, ctx, keys_only=operation == Operation.DELETE)
     with prepared:
@@ -78,6 +90,8 @@ def run_write(meta: MetaClient, ctx: WriteContext, operation: str, data: Any) ->
             live_keys=live,
         )
         existing = {p for p in partitions if _has_metafile(storage, p)}
+        if before_start is not None:
+            before_start()
         txn = _Transaction(meta, instant_time, timeline)
         txn.start(plan)
         try:
