@@ -186,11 +186,14 @@ class Storage:
         if self._s3:
             try:
                 self.fs.pipe_file(path, data, mode="create")
+            except FileExistsError:
+                raise
             except OSError as exc:
-                if "PreconditionFailed" in str(exc) or "412" in str(exc):
+                if _is_precondition_failure(exc):
                     raise FileExistsError(path) from exc
                 raise
-            self.fs.invalidate_cache(path)
+            finally:
+                self.fs.invalidate_cache(path)
             return
         try:
             with self.fs.open(path, "xb") as f:
@@ -233,3 +236,28 @@ class Storage:
     def invalidate(self) -> None:
         """Forget cached listings (fsspec caches directory listings on object stores)."""
         self.fs.invalidate_cache()
+
+
+def _is_precondition_failure(exc: BaseException) -> bool:
+    """Whether an S3 error means "the object already exists" for a conditional PUT.
+
+    s3fs maps a 412 to FileExistsError only when the response names the failed condition;
+    otherwise the code sits on the botocore error it wraps. A 409 ConditionalRequestConflict
+    (a concurrent conditional PUT to the same key) also means another writer got there.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        response = getattr(current, "response", None)
+        if isinstance(response, dict):
+            error = response.get("Error") or {}
+            code = str(error.get("Code", ""))
+            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (412, 409):
+                return True
+        text = str(current)
+        if "PreconditionFailed" in text or "pre-conditions you specified" in text:
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -247,17 +247,6 @@ def test_create_exclusive_is_a_conditional_put(s3: dict[str, Any]) -> None:
     assert fs.cat_file(f"{BUCKET}/exclusive/.hoodie/001.deltacommit") == b"third"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OSError,
-    reason=(
-        "hudiwrite/storage.py Storage.create_exclusive recognises a failed conditional PUT "
-        "only by s3fs raising FileExistsError (which s3fs does only when the 412 body names "
-        "<Condition>If-None-Match</Condition>) or by 'PreconditionFailed'/'412' in str(exc); "
-        "s3fs's OSError(EINVAL) for a bare 412 has neither in its message (only in "
-        "exc.__cause__), so the lost race surfaces as a plain OSError"
-    ),
-)
 def test_create_exclusive_when_412_names_no_condition(s3: dict[str, Any]) -> None:
     storage = Storage(f"s3://{BARE_412_BUCKET}/exclusive", s3)
     storage.create_exclusive(".hoodie/001.deltacommit", b"first")
