@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "spark"
+
+def _find_fixtures() -> Path:
+    """The Spark-written tables: ``$HUDIWRITE_FIXTURES``, else ``shared/fixtures/spark`` beside
+    the checkout or beside any folder above it (a clean clone may sit deeper)."""
+    env = os.environ.get("HUDIWRITE_FIXTURES")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[1]
+    for folder in [repo, *repo.parents]:
+        candidate = folder.parent / "shared" / "fixtures" / "spark"
+        if candidate.is_dir():
+            return candidate
+    return Path("/work/shared/fixtures/spark")
+
+
+FIXTURES = _find_fixtures()
 
 
 def fixture_zips() -> list[Path]:
-    return sorted(FIXTURES.glob("*.zip"))
+    zips = sorted(FIXTURES.glob("*.zip"))
+    if not zips:
+        raise RuntimeError(
+            f"no fixture zips in {FIXTURES}; set HUDIWRITE_FIXTURES to the folder of "
+            "shared/fixtures/spark"
+        )
+    return zips
 
 
 def unpack(zip_path: Path, dest: Path) -> Path:
