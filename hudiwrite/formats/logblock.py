@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hudiwrite.exceptions import CorruptTableError, UnsupportedTableError, UnsupportedTypeError
+from hudiwrite.formats.avro_schema import avro_to_arrow
 
 __all__ = [
     "AVRO_BLOCK_CONTENT_VERSION",
@@ -54,6 +55,7 @@ __all__ = [
     "delete_block",
     "delete_block_content",
     "encode_block",
+    "ordering_kind_for",
     "parquet_block_content",
     "parquet_data_block",
     "read_avro_block_content",
@@ -483,73 +485,6 @@ def _read_type(t: pa.DataType, node: Any) -> pa.DataType:
     return t
 
 
-def _arrow_type(node: Any) -> tuple[pa.DataType, bool]:
-    """(Arrow type, nullable) for an expanded Avro schema node.
-
-    A fallback for callers that pass no Arrow schema; ``formats.avro_schema`` owns the
-    table-level mapping and agrees with this one (timestamp-micros -> timestamp[us, UTC]).
-    """
-    if isinstance(node, list):
-        branches = [b for b in node if b != "null"]
-        if len(branches) != 1:
-            raise UnsupportedTypeError(f"Avro union {node!r} has no Arrow equivalent")
-        return _arrow_type(branches[0])[0], len(branches) != len(node)
-    kind, logical = _kind(node)
-    if logical == "decimal" and kind in ("bytes", "fixed"):
-        precision, scale = int(node["precision"]), int(node.get("scale", 0))
-        if precision <= 38:
-            return pa.decimal128(precision, scale), False
-        return pa.decimal256(precision, scale), False
-    if kind == "int" and logical == "date":
-        return pa.date32(), False
-    if kind == "int" and logical == "time-millis":
-        return pa.time32("ms"), False
-    if kind == "long" and logical == "time-micros":
-        return pa.time64("us"), False
-    if kind == "long" and logical in ("timestamp-millis", "timestamp-micros"):
-        return pa.timestamp("ms" if logical == "timestamp-millis" else "us", tz="UTC"), False
-    if kind == "long" and logical in ("local-timestamp-millis", "local-timestamp-micros"):
-        return pa.timestamp("ms" if logical == "local-timestamp-millis" else "us"), False
-    primitive = _PRIMITIVE_ARROW.get(kind)
-    if primitive is not None:
-        return primitive, kind == "null"
-    if kind == "fixed":
-        return pa.binary(int(node["size"])), False
-    if kind == "enum":
-        return pa.string(), False
-    if kind == "record":
-        return pa.struct([_arrow_field(f["name"], f["type"]) for f in node["fields"]]), False
-    if kind == "array":
-        return pa.list_(_arrow_field("element", node["items"])), False
-    if kind == "map":
-        return pa.map_(pa.string(), _arrow_field("value", node["values"])), False
-    raise UnsupportedTypeError(f"Avro type {node!r} has no Arrow equivalent")
-
-
-_PRIMITIVE_ARROW: Final[dict[str, pa.DataType]] = {
-    "null": pa.null(),
-    "boolean": pa.bool_(),
-    "int": pa.int32(),
-    "long": pa.int64(),
-    "float": pa.float32(),
-    "double": pa.float64(),
-    "bytes": pa.binary(),
-    "string": pa.string(),
-}
-
-
-def _arrow_field(name: str, node: Any) -> pa.Field:
-    dtype, nullable = _arrow_type(node)
-    return pa.field(name, dtype, nullable=nullable)
-
-
-def _arrow_schema(expanded: Any) -> pa.Schema:
-    kind, _ = _kind(expanded)
-    if kind != "record":
-        raise UnsupportedTypeError("an Avro data block schema must be a record")
-    return pa.schema([_arrow_field(f["name"], f["type"]) for f in expanded["fields"]])
-
-
 def _map_fixer(t: pa.DataType) -> Callable[[Any], Any] | None:
     """A converter turning Arrow's map values (lists of pairs) into the dicts fastavro wants.
 
@@ -702,7 +637,7 @@ def read_avro_block_content(
     """
     text = _schema_text(writer_schema)
     expanded = _expanded(text)
-    target = arrow_schema if arrow_schema is not None else _arrow_schema(expanded)
+    target = arrow_schema if arrow_schema is not None else avro_to_arrow(text)
     by_name = {f["name"]: f["type"] for f in expanded["fields"]}
     physical = pa.schema(
         [
@@ -845,6 +780,32 @@ _KIND_WIRE_TYPE: Final[dict[OrderingKind, pa.DataType]] = {
     OrderingKind.TIME_MICROS: pa.int64(),
     OrderingKind.TIMESTAMP_MICROS: pa.int64(),
 }
+
+
+def ordering_kind_for(dtype: pa.DataType) -> OrderingKind:
+    """The wrapper a record's ordering value of Arrow type ``dtype`` travels in inside a delete
+    block: the Java class Hudi reads for the matching Avro type."""
+    if pa.types.is_int8(dtype) or pa.types.is_int16(dtype) or pa.types.is_int32(dtype):
+        return OrderingKind.INT
+    if pa.types.is_integer(dtype):
+        return OrderingKind.LONG
+    if pa.types.is_float32(dtype):
+        return OrderingKind.FLOAT
+    if pa.types.is_floating(dtype):
+        return OrderingKind.DOUBLE
+    if pa.types.is_boolean(dtype):
+        return OrderingKind.BOOLEAN
+    if pa.types.is_date(dtype):
+        return OrderingKind.DATE
+    if pa.types.is_timestamp(dtype):
+        return OrderingKind.TIMESTAMP_MICROS
+    if pa.types.is_time(dtype):
+        return OrderingKind.TIME_MICROS
+    if pa.types.is_decimal(dtype):
+        return OrderingKind.DECIMAL
+    if pa.types.is_binary(dtype) or pa.types.is_large_binary(dtype):
+        return OrderingKind.BYTES
+    return OrderingKind.STRING
 
 
 def _wrapper_schemas() -> dict[OrderingKind, dict[str, Any]]:

@@ -28,8 +28,8 @@ from hudiwrite.formats.logblock import (
     BlockType,
     HeaderKey,
     LogBlock,
-    OrderingKind,
     decode_delete_records,
+    ordering_kind_for,
     read_avro_block_content,
     read_parquet_block_content,
 )
@@ -59,29 +59,6 @@ class MergeSettings:
     @property
     def keep_greater_base(self) -> bool:
         return self.payload_class == PayloadClass.DEFAULT
-
-
-def _ordering_kind_of(dtype: pa.DataType) -> int:
-    """The delete-wrapper kind matching a record ordering value's Java class."""
-    if pa.types.is_int32(dtype) or pa.types.is_int16(dtype) or pa.types.is_int8(dtype):
-        return int(OrderingKind.INT)
-    if pa.types.is_integer(dtype):
-        return int(OrderingKind.LONG)
-    if pa.types.is_float32(dtype):
-        return int(OrderingKind.FLOAT)
-    if pa.types.is_floating(dtype):
-        return int(OrderingKind.DOUBLE)
-    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
-        return int(OrderingKind.STRING)
-    if pa.types.is_boolean(dtype):
-        return int(OrderingKind.BOOLEAN)
-    if pa.types.is_date(dtype):
-        return int(OrderingKind.DATE)
-    if pa.types.is_timestamp(dtype):
-        return int(OrderingKind.TIMESTAMP_MICROS)
-    if pa.types.is_decimal(dtype):
-        return int(OrderingKind.DECIMAL)
-    return -1
 
 
 def _valid_blocks(storage: Storage, file_slice: FileSlice, is_committed: object) -> list[LogBlock]:
@@ -132,7 +109,7 @@ class _Fold:
         self.ord_type: pa.DataType = (
             schema.field(field).type if field and field in schema.names else pa.int32()
         )
-        self.ord_kind = _ordering_kind_of(self.ord_type)
+        self.ord_kind = int(ordering_kind_for(self.ord_type))
         self.state: pa.Table | None = None
         self.data_blocks: dict[int, pa.Table] = {}
 

@@ -20,10 +20,10 @@ from hudiwrite._arrow import last_of_runs, sequence_strings, sort_indices
 from hudiwrite.formats.logblock import (
     DeleteRecords,
     LogBlock,
-    OrderingKind,
     avro_data_block,
     delete_block,
     encode_block,
+    ordering_kind_for,
     parquet_data_block,
 )
 from hudiwrite.formats.parquet import BaseFileWriter
@@ -70,29 +70,6 @@ class Journal:
     def add_metafile(self, rel: str) -> None:
         with self.lock:
             self.partition_metafiles.append(rel)
-
-
-def _ordering_kind(dtype: pa.DataType) -> OrderingKind:
-    """The Java wrapper a record's ordering value travels in inside a delete block."""
-    if pa.types.is_int8(dtype) or pa.types.is_int16(dtype) or pa.types.is_int32(dtype):
-        return OrderingKind.INT
-    if pa.types.is_integer(dtype):
-        return OrderingKind.LONG
-    if pa.types.is_float32(dtype):
-        return OrderingKind.FLOAT
-    if pa.types.is_floating(dtype):
-        return OrderingKind.DOUBLE
-    if pa.types.is_boolean(dtype):
-        return OrderingKind.BOOLEAN
-    if pa.types.is_date(dtype):
-        return OrderingKind.DATE
-    if pa.types.is_timestamp(dtype):
-        return OrderingKind.TIMESTAMP_MICROS
-    if pa.types.is_decimal(dtype):
-        return OrderingKind.DECIMAL
-    if pa.types.is_binary(dtype):
-        return OrderingKind.BYTES
-    return OrderingKind.STRING
 
 
 def _runs(table: pa.Table, column: str) -> Iterable[tuple[Any, pa.Table]]:
@@ -339,7 +316,7 @@ class WriteExecutor:
                     group.column(RECORD_KEY),
                     group.column(PARTITION),
                     ordering,
-                    kind=_ordering_kind(ordering.type),
+                    kind=ordering_kind_for(ordering.type),
                 )
             else:
                 records = DeleteRecords.create(group.column(RECORD_KEY), group.column(PARTITION))
