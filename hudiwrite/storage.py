@@ -128,14 +128,6 @@ class Storage:
             out.append(FileInfo(self._relative(e["name"]), int(e.get("size") or 0)))
         return sorted(out, key=lambda f: f.path)
 
-    def list_dirs(self, rel: str) -> list[str]:
-        """Directories directly inside ``rel`` (relative paths)."""
-        try:
-            entries = self.fs.ls(self.full_path(rel), detail=True)
-        except FileNotFoundError:
-            return []
-        return sorted(self._relative(e["name"]) for e in entries if e.get("type") == "directory")
-
     def walk_files(self, rel: str = "") -> list[FileInfo]:
         """Every file below ``rel``, recursively, in one listing call where the store allows."""
         self.fs.invalidate_cache()

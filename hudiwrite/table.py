@@ -29,6 +29,7 @@ from hudiwrite.model.keys import KeyGenerator, column_by_path
 from hudiwrite.model.tableconfig import (
     PAYLOAD_MERGER_STRATEGY,
     Keys,
+    PayloadClass,
     TableConfig,
     table_checksum,
 )
@@ -223,10 +224,7 @@ class HudiTable:
         config = read_table_config(storage)
         meta = MetaClient(storage, config)
         base = options or TableOptions()
-        if config.payload_class in (
-            "org.apache.hudi.common.model.OverwriteWithLatestAvroPayload",
-            "org.apache.hudi.common.model.DefaultHoodieRecordPayload",
-        ):
+        if config.payload_class in PayloadClass.SUPPORTED:
             base = attrs.evolve(base, payload_class=config.payload_class)
         base = attrs.evolve(
             base, url_encode_partitions=config.url_encode, database_name=config.get(Keys.DATABASE)
@@ -322,10 +320,7 @@ class HudiTable:
             url_encode=config.url_encode,
         )
         payload = config.payload_class or self._options.payload_class
-        if payload not in (
-            "org.apache.hudi.common.model.OverwriteWithLatestAvroPayload",
-            "org.apache.hudi.common.model.DefaultHoodieRecordPayload",
-        ):
+        if payload not in PayloadClass.SUPPORTED:
             raise UnsupportedTableError(f"payload class {payload} is not supported for writing")
         opts = self._options
         return WriteContext(

@@ -16,8 +16,6 @@ so far: a data record, or a delete marker carrying the delete's ordering value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,7 +43,6 @@ IS_DELETED = "_hoodie_is_deleted"
 
 _KIND = "__kind"  # 0 data, 1 delete
 _ORD = "__ord"
-_DEL_KIND = "__del_kind"
 _BLOCK = "__block"
 _ROW = "__row"
 _DATA, _DELETE = 0, 1
@@ -129,7 +126,6 @@ class _Fold:
                 RECORD_KEY: pc.take(table.column(RECORD_KEY), winners),
                 _KIND: pa.repeat(pa.scalar(_DATA, pa.int8()), n),
                 _ORD: pc.take(ordering, winners),
-                _DEL_KIND: pa.repeat(pa.scalar(-1, pa.int8()), n),
                 _BLOCK: pa.repeat(pa.scalar(index, pa.int32()), n),
                 _ROW: winners,
             }
@@ -168,7 +164,6 @@ class _Fold:
                 RECORD_KEY: pc.take(keys, winners),
                 _KIND: pa.repeat(pa.scalar(_DELETE, pa.int8()), len(winners)),
                 _ORD: pc.take(ord_values, winners),
-                _DEL_KIND: pa.repeat(pa.scalar(0, pa.int8()), len(winners)),
                 _BLOCK: pa.repeat(pa.scalar(index, pa.int32()), len(winners)),
                 _ROW: winners,
             }
@@ -195,7 +190,7 @@ class _Fold:
         keep_old = pc.and_(old_is_data, old_greater)
         take_new = pc.and_(has_new, pc.or_(pc.invert(has_old), pc.invert(keep_old)))
         columns = {}
-        for name in (_KIND, _ORD, _DEL_KIND, _BLOCK, _ROW):
+        for name in (_KIND, _ORD, _BLOCK, _ROW):
             columns[name] = pc.if_else(take_new, joined.column(name + "_new"), joined.column(name))
         self.state = pa.table({RECORD_KEY: joined.column(RECORD_KEY), **columns})
 
@@ -313,9 +308,3 @@ def _drop_soft_deletes(table: pa.Table) -> pa.Table:
     if not pa.types.is_boolean(flag.type):
         return table
     return table.filter(pc.invert(pc.fill_null(flag, False)))
-
-
-def concat_slices(tables: Sequence[pa.Table], schema: pa.Schema) -> pa.Table:
-    if not tables:
-        return schema.empty_table()
-    return pa.concat_tables(tables)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import attrs
 
-from hudiwrite.timeline.instant import Action, Instant, State
+from hudiwrite.timeline.instant import Action, Instant
 from hudiwrite.timeline.layout import TableLayout
 
 __all__ = ["Timeline"]
@@ -52,7 +52,6 @@ class Timeline:
     def pending_compactions(self) -> tuple[Instant, ...]:
         return tuple(i for i in self.pending if i.action == Action.COMPACTION)
 
-    @property
     def pending_writes(self) -> tuple[Instant, ...]:
         """Instants of writes that started and never completed (crashed or still running)."""
         return tuple(
@@ -88,12 +87,6 @@ class Timeline:
     def _no_pending_at(self, time: str) -> bool:
         return not any(i.time == time for i in self.pending)
 
-    def find(self, time: str, actions: Sequence[str] | None = None) -> Instant | None:
-        for i in self.instants:
-            if i.time == time and (actions is None or i.action in actions):
-                return i
-        return None
-
     def is_completed(self, time: str) -> bool:
         """Whether ``time`` is a completed instant or lies before the active timeline."""
         for i in self.instants:
@@ -101,10 +94,3 @@ class Timeline:
                 return i.is_completed
         start = self.start_time()
         return start is not None and time < start
-
-    def completed_before_or_at(self, time: str) -> tuple[Instant, ...]:
-        return tuple(i for i in self.completed if i.time <= time)
-
-    def state_of(self, time: str) -> State | None:
-        found = [i.state for i in self.instants if i.time == time]
-        return max(found) if found else None

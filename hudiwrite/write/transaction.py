@@ -181,23 +181,19 @@ class _Transaction:
                 continue
             if instant.time == self.instant_time:
                 continue
-            if instant.action == Action.COMPACTION or (
-                instant.is_completed and instant.action in Action.WRITES
-            ):
-                other: set[str] = set()
-                if instant.is_completed:
-                    md = self.meta.commit_metadata(instant)
-                    other = {s.file_id for s in md.all_stats()}
-                    if md.compacted:
-                        other = other or self.touched
-                else:
-                    other = self.touched  # a compaction planned meanwhile: be conservative
-                clash = self.touched & other
-                if clash:
-                    raise CommitConflictError(
-                        f"instant {instant} changed file group(s) {sorted(clash)[:3]} while "
-                        f"this write ({self.instant_time}) was in progress"
-                    )
+            if instant.is_completed and instant.action in Action.WRITES:
+                md = self.meta.commit_metadata(instant)
+                other = {s.file_id for s in md.all_stats()}
+            elif instant.action == Action.COMPACTION:
+                other = self.touched  # a compaction planned meanwhile may cover our groups
+            else:
+                continue
+            clash = self.touched & other
+            if clash:
+                raise CommitConflictError(
+                    f"instant {instant} changed file group(s) {sorted(clash)[:3]} while "
+                    f"this write ({self.instant_time}) was in progress"
+                )
 
     def commit(self, stats: list[WriteStat], ctx: WriteContext, operation: str) -> None:
         self._check_conflicts()
