@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -72,4 +73,4 @@ class TableOptions:
     #: file while a write prepares, so large streams are written in bounded memory.
     max_memory_bytes: int = attrs.field(default=512 * 1024 * 1024, validator=_positive)
     #: Threads used to read and write files in parallel.
-    max_workers: int = attrs.field(default=4, validator=_positive)
+    max_workers: int = attrs.field(factory=lambda: min(4, os.cpu_count() or 1), validator=_positive)

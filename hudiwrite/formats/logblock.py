@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from hudiwrite.exceptions import CorruptTableError, UnsupportedTableError, UnsupportedTypeError
 from hudiwrite.formats.avro_schema import avro_to_arrow
+from hudiwrite.formats.parquet import writer_properties
 
 __all__ = [
     "AVRO_BLOCK_CONTENT_VERSION",
@@ -667,7 +668,7 @@ def parquet_block_content(
     """
     sink = pa.BufferOutputStream()
     schema = table.schema.remove_metadata()
-    with pq.ParquetWriter(sink, schema, compression=compression, store_schema=False) as writer:
+    with pq.ParquetWriter(sink, schema, **writer_properties(compression)) as writer:
         writer.write_table(table.replace_schema_metadata(None))
         writer.add_key_value_metadata(
             {"parquet.avro.schema": avro_schema_json, "writer.model.name": "avro"}

@@ -33,9 +33,15 @@ _NON_BMP = "[\U00010000-\U0010ffff]"
 
 
 def writer_properties(compression: str) -> dict[str, Any]:
-    """pyarrow ParquetWriter settings shared by base files and parquet log blocks."""
+    """pyarrow ParquetWriter settings shared by base files and parquet log blocks.
+
+    gzip runs at zlib's default level 6, as parquet-mr's codec does; Arrow's own default
+    (9) costs twice the time for under 1% smaller files.
+    """
+    level = {"gzip": 6}.get(compression)
     return {
         "compression": "none" if compression == "uncompressed" else compression,
+        "compression_level": level,
         "store_schema": False,  # Java writers leave no ARROW:schema; readers use parquet types
         "coerce_timestamps": "us",
         "allow_truncated_timestamps": False,

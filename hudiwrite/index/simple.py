@@ -2,58 +2,121 @@
 
 Like Java's SIMPLE and BLOOM indexes, keys are looked up in base files only (protocol §6.4):
 hudiwrite writes new keys to base files, so every existing key is in the base file of its file
-group's latest slice. The lookup is an Arrow join, never a per-key loop; the min/max record
-key footer lets files that cannot hold any wanted key be skipped unread.
+group's latest slice. The lookup is an Arrow set lookup per partition, never a per-key loop.
+
+Base files never change once written (a new version gets a new name), so the key column of
+each file read is kept in a bounded process-wide cache: a service committing small batches
+does not re-read the whole partition on every commit. The min/max record-key footer lets files
+that cannot hold any wanted key be skipped unread.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hudiwrite.exceptions import UnsupportedTableError
-from hudiwrite.formats.parquet import MAX_KEY, MIN_KEY
+from hudiwrite.formats.parquet import MAX_KEY, MIN_KEY, key_range
 from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.storage import Storage
 
-__all__ = ["FILE_ID", "lookup_keys"]
+__all__ = ["FILE_ID", "KeyCache", "lookup_keys"]
 
 RECORD_KEY = "_hoodie_record_key"
 PARTITION = "_hoodie_partition_path"
 FILE_ID = "__file_id"
 
 
-def _keys_of_slice(
-    storage: Storage, file_slice: FileSlice, wanted: pa.Array, bounds: tuple[str, str]
-) -> pa.Table | None:
+@attrs.frozen
+class _FileKeys:
+    keys: pa.Array
+    bounds: tuple[str, str] | None
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.keys.nbytes)
+
+
+class KeyCache:
+    """Record keys of base files, by file URL; least recently used out beyond ``max_bytes``."""
+
+    def __init__(self, max_bytes: int = 256 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, _FileKeys] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> _FileKeys | None:
+        with self._lock:
+            entry = self._entries.get(url)
+            if entry is not None:
+                self._entries.move_to_end(url)
+            return entry
+
+    def put(self, url: str, entry: _FileKeys) -> None:
+        if entry.nbytes > self.max_bytes:
+            return
+        with self._lock:
+            old = self._entries.pop(url, None)
+            if old is not None:
+                self._bytes -= old.nbytes
+            self._entries[url] = entry
+            self._bytes += entry.nbytes
+            while self._bytes > self.max_bytes and self._entries:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= evicted.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+#: The process-wide cache of base-file keys.
+KEY_CACHE = KeyCache()
+
+
+def _java_less(a: str, b: str) -> bool:
+    """``a.compareTo(b) < 0`` in Java: UTF-16 code-unit order, like the key footers."""
+    return a.encode("utf-16-be") < b.encode("utf-16-be")
+
+
+def _disjoint(file_range: tuple[str, str], wanted: tuple[str, str]) -> bool:
+    return _java_less(file_range[1], wanted[0]) or _java_less(wanted[1], file_range[0])
+
+
+def _file_keys(storage: Storage, file_slice: FileSlice, bounds: tuple[str, str]) -> pa.Table | None:
+    """(record key, file id) of one slice's base file, or None if its key range misses."""
     base = file_slice.base_file
     if base is None:
         raise UnsupportedTableError(
             f"file group {file_slice.file_id} in partition {file_slice.partition!r} has no base "
             "file (written with a bucket index?); hudiwrite cannot index keys in log files yet"
         )
-    path = storage.full_path(base.path)
-    pf = pq.ParquetFile(path, filesystem=storage.arrow_fs)
-    meta = pf.metadata.metadata or {}
-    lo, hi = meta.get(MIN_KEY.encode()), meta.get(MAX_KEY.encode())
-    # Byte order equals Java's order except around supplementary characters, where the
-    # check errs on the side of reading the file.
-    if lo is not None and hi is not None and (hi.decode() < bounds[0] or lo.decode() > bounds[1]):
-        return None
-    keys = pf.read(columns=[RECORD_KEY]).column(RECORD_KEY)
-    found = pc.is_in(keys, value_set=wanted)
-    hits = pc.filter(keys, found)
-    if len(hits) == 0:
+    url = storage.qualified(base.path)
+    entry = KEY_CACHE.get(url)
+    if entry is None:
+        pf = pq.ParquetFile(storage.full_path(base.path), filesystem=storage.arrow_fs)
+        meta = pf.metadata.metadata or {}
+        lo, hi = meta.get(MIN_KEY.encode()), meta.get(MAX_KEY.encode())
+        if lo is not None and hi is not None and _disjoint((lo.decode(), hi.decode()), bounds):
+            return None
+        keys = pf.read(columns=[RECORD_KEY]).column(RECORD_KEY).combine_chunks()
+        entry = _FileKeys(keys, key_range(keys))
+        KEY_CACHE.put(url, entry)
+    if entry.bounds is None or _disjoint(entry.bounds, bounds):
         return None
     return pa.table(
         {
-            RECORD_KEY: hits,
-            PARTITION: pa.repeat(pa.scalar(file_slice.partition, pa.string()), len(hits)),
-            FILE_ID: pa.repeat(pa.scalar(file_slice.file_id, pa.string()), len(hits)),
+            RECORD_KEY: entry.keys,
+            FILE_ID: pa.repeat(pa.scalar(file_slice.file_id, pa.string()), len(entry.keys)),
         }
     )
 
@@ -64,10 +127,10 @@ def lookup_keys(
     wanted: pa.Table,
     max_workers: int = 4,
 ) -> pa.Table:
-    """``wanted`` (record key, partition path) joined with the file group holding each key.
+    """(record key, partition path, file id) for the keys of ``wanted`` that exist.
 
-    Returns (record key, partition path, file id) for the wanted keys that exist; a key that
-    appears in two file groups of one partition is an error in the table, reported as such.
+    ``wanted`` holds (record key, partition path); ``slices`` are the latest file slices of
+    the partitions it touches.
     """
     empty = pa.table(
         {
@@ -92,11 +155,29 @@ def lookup_keys(
         keys = by_partition.get(s.partition)
         if keys is None or len(keys) == 0:
             continue
-        bounds = pc.min_max(keys)
-        tasks.append((s, keys, (bounds["min"].as_py(), bounds["max"].as_py())))
+        bounds = key_range(keys)
+        assert bounds is not None
+        tasks.append((s, bounds))
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
-        results = list(pool.map(lambda t: _keys_of_slice(storage, *t), tasks))
-    found = [r for r in results if r is not None]
-    if not found:
-        return empty
-    return pa.concat_tables(found)
+        results = list(pool.map(lambda t: (t[0].partition, _file_keys(storage, *t)), tasks))
+    per_partition: dict[str, list[pa.Table]] = {}
+    for partition, table in results:
+        if table is not None:
+            per_partition.setdefault(partition, []).append(table)
+    found = []
+    for partition, tables in per_partition.items():
+        candidates = pa.concat_tables(tables)
+        # One hash set per partition, probed by every candidate key of that partition.
+        hit = pc.is_in(candidates.column(RECORD_KEY), value_set=by_partition[partition])
+        hits = candidates.filter(hit)
+        if hits.num_rows:
+            found.append(
+                pa.table(
+                    {
+                        RECORD_KEY: hits.column(RECORD_KEY),
+                        PARTITION: pa.repeat(pa.scalar(partition, pa.string()), hits.num_rows),
+                        FILE_ID: hits.column(FILE_ID),
+                    }
+                )
+            )
+    return pa.concat_tables(found) if found else empty

@@ -265,7 +265,8 @@ class WriteExecutor:
             if self.plan.num_inserts or self.plan.num_updates:
                 for offset, chunk in prepared.chunks():
                     dest = self.plan.dest.slice(offset, chunk.num_rows)
-                    ins = chunk.filter(pc.equal(dest, Dest.INSERT))
+                    is_insert = pc.equal(dest, Dest.INSERT)
+                    ins = chunk if pc.all(is_insert).as_py() else chunk.filter(is_insert)
                     by_partition = list(_runs(ins, PARTITION))
                     for partition, _ in by_partition:
                         if partition not in inserts:

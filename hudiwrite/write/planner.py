@@ -114,6 +114,11 @@ class WritePlan:
 def dedupe(keys: pa.Table) -> pa.Table:
     """One row per (record key, partition path): the greatest ordering value, ties to the later
     row (Hudi's precombine within a batch). Rows stay in input order."""
+    if keys.num_rows == 0:
+        return keys
+    distinct = keys.select([RECORD_KEY, PARTITION]).group_by([RECORD_KEY, PARTITION]).aggregate([])
+    if distinct.num_rows == keys.num_rows:
+        return keys  # no duplicates: skip the sort (a hash pass is much cheaper)
     order = [keys.column(ORDERING)] if ORDERING in keys.column_names else []
     winners = take_last_per_key([keys.column(RECORD_KEY), keys.column(PARTITION)], order)
     return keys.take(winners)
@@ -130,7 +135,8 @@ def _counts(table: pa.Table, columns: list[str]) -> dict[tuple[str, ...], int]:
 
 def plan_write(
     operation: str,
-    keys: pa.Table,
+    total: int,
+    survivors: pa.Table,
     tagged: pa.Table,
     groups: Mapping[str, tuple[FileGroup, ...]],
     *,
@@ -139,14 +145,12 @@ def plan_write(
     insert_duplicates: str = "fail",
     live_keys: pa.Table | None = None,
 ) -> WritePlan:
-    """Destinations for every row of ``keys`` (pass-1 key table, in row-id order).
+    """Destinations for all ``total`` input rows, given the ``survivors`` of :func:`dedupe`.
 
     ``tagged`` is the index's answer: (record key, partition path, file id) of existing keys.
     For inserts, ``live_keys`` (record key, partition path) says which tagged keys are live in
     the snapshot; a tagged key that was deleted is revived as an update of its file group.
     """
-    total = keys.num_rows
-    survivors = dedupe(keys)
     joined = survivors.join(
         tagged, keys=[RECORD_KEY, PARTITION], join_type="left outer", use_threads=False
     )
@@ -202,10 +206,13 @@ def plan_write(
     )
 
     # Spread the survivors' decisions over every row id (losers of the dedupe are skipped).
-    full = pa.table({ROW_ID: arange(0, total)}).join(
-        decided, keys=ROW_ID, join_type="left outer", use_threads=False
-    )
-    full = full.take(sort_indices(full, [ROW_ID]))
+    if decided.num_rows == total:
+        full = decided.take(sort_indices(decided, [ROW_ID]))
+    else:
+        full = pa.table({ROW_ID: arange(0, total)}).join(
+            decided, keys=ROW_ID, join_type="left outer", use_threads=False
+        )
+        full = full.take(sort_indices(full, [ROW_ID]))
     row_dest = pc.fill_null(full.column("__dest"), pa.scalar(Dest.SKIP, pa.int8()))
     row_file = full.column(FILE_ID)
 

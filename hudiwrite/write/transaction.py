@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hudiwrite.exceptions import CommitConflictError
 from hudiwrite.index.simple import FILE_ID, lookup_keys
@@ -64,7 +65,7 @@ def run_write(
     with prepared:
         timeline = meta.timeline()
         survivors = dedupe(prepared.keys)
-        partitions = sorted(set(survivors.column(PARTITION).to_pylist()))
+        partitions = sorted(pc.unique(survivors.column(PARTITION)).to_pylist())
         view = FileSystemView.load(
             storage, timeline, partitions, replaced=meta.replaced_file_groups(timeline)
         )
@@ -81,7 +82,8 @@ def run_write(
         instant_time = CLOCK.next(after=timeline.last_time())
         plan = plan_write(
             operation,
-            prepared.keys,
+            prepared.num_rows,
+            survivors,
             tagged,
             view.groups,
             layout=ctx.layout,

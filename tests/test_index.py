@@ -1,0 +1,56 @@
+"""The simple index: keys found in base files, Java's key order for range pruning, the cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import hudiwrite as hw
+from hudiwrite.formats.parquet import key_range
+from hudiwrite.index import simple
+
+SCHEMA = pa.schema([("id", pa.string()), ("ts", pa.int64())])
+
+
+def test_key_range_uses_java_string_order() -> None:
+    # In code points U+10000 > U+FFFF; in UTF-16 (Java's order) U+10000 is the surrogate
+    # pair D800 DC00, which sorts below FFFF.
+    keys = pa.array(["\uffff", "\U00010000", "a"])
+    assert key_range(keys) == ("a", "\uffff")
+
+
+def test_updates_find_keys_beyond_the_basic_plane(tmp_path: Path) -> None:
+    t = hw.HudiTable.create(str(tmp_path / "t"), SCHEMA, record_key="id", ordering_field="ts")
+    keys = ["\uffff", "\U00010000", "b"]
+    t.upsert(pa.table({"id": keys, "ts": [1, 1, 1]}, schema=SCHEMA))
+    simple.KEY_CACHE.clear()
+    r = t.upsert(pa.table({"id": ["\U00010000", "\uffff"], "ts": [2, 2]}, schema=SCHEMA))
+    assert (r.num_inserted, r.num_updated) == (0, 2)
+    got = {row["id"]: row["ts"] for row in t.to_arrow().to_pylist()}
+    assert got == {"\uffff": 2, "\U00010000": 2, "b": 1}
+
+
+def test_base_file_keys_are_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    t = hw.HudiTable.create(str(tmp_path / "t"), SCHEMA, record_key="id", ordering_field="ts")
+    t.upsert(pa.table({"id": [f"k{i}" for i in range(100)], "ts": [1] * 100}, schema=SCHEMA))
+    simple.KEY_CACHE.clear()
+    t.upsert(pa.table({"id": ["k1"], "ts": [2]}, schema=SCHEMA))  # reads and caches
+
+    def no_reads(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the base file was read again")
+
+    monkeypatch.setattr(simple.pq, "ParquetFile", no_reads)
+    r = t.upsert(pa.table({"id": ["k2", "new"], "ts": [3, 3]}, schema=SCHEMA))
+    assert (r.num_inserted, r.num_updated) == (1, 1)
+
+
+def test_cache_is_bounded() -> None:
+    cache = simple.KeyCache(max_bytes=1000)
+    small = simple._FileKeys(pa.array(["x" * 100]), ("x", "x"))
+    for i in range(50):
+        cache.put(f"file://{i}", small)
+    assert cache.get("file://0") is None
+    assert cache.get("file://49") is small
+    assert sum(e.nbytes for e in cache._entries.values()) <= 1000
