@@ -268,7 +268,12 @@ def pyarrow_partitioned(table: pa.Table, root: Path, compression: str) -> int:
         part = table.filter(pc.equal(table.column(PARTITION_BY), d))
         folder = root / f"{PARTITION_BY}={d}"
         folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(part, folder / "part-0.parquet", compression=compression)
+        # Same codec and level as hudiwrite (gzip at zlib's default 6, as parquet-mr uses), so
+        # the ratio prices Hudi's work, not a compression-level difference.
+        level = 6 if compression == "gzip" else None
+        pq.write_table(
+            part, folder / "part-0.parquet", compression=compression, compression_level=level
+        )
         written += (folder / "part-0.parquet").stat().st_size
     return written
 

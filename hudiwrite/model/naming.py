@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 import uuid
 
 import attrs
@@ -123,11 +124,13 @@ class WriteTokens:
     def __init__(self) -> None:
         self.stage = 1 + secrets.randbelow(2**30)
         self._next = 0
+        self._lock = threading.Lock()
 
     def next(self) -> tuple[int, str]:
-        """The next task number and its token."""
-        task = self._next
-        self._next += 1
+        """The next task number and its token (thread-safe: files are written in parallel)."""
+        with self._lock:
+            task = self._next
+            self._next += 1
         return task, f"{task}-{self.stage}-{task}"
 
 
