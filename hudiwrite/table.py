@@ -33,8 +33,9 @@ from hudiwrite.model.tableconfig import (
     TableConfig,
     table_checksum,
 )
-from hudiwrite.read.snapshot import read_snapshot, table_schema
+from hudiwrite.read.snapshot import Filter, plan_incremental, plan_snapshot, table_schema
 from hudiwrite.storage import Storage
+from hudiwrite.timeline.instant import Instant
 from hudiwrite.timeline.layout import layout_for_version
 from hudiwrite.timeline.metaclient import (
     METADATA_TABLE_DIR,
@@ -319,16 +320,14 @@ class HudiTable:
             hive_style=config.hive_style,
             url_encode=config.url_encode,
         )
-        payload = config.payload_class or self._options.payload_class
-        if payload not in PayloadClass.SUPPORTED:
-            raise UnsupportedTableError(f"payload class {payload} is not supported for writing")
+        semantics = config.merge_semantics  # UnsupportedTableError for unknown payloads
         opts = self._options
         return WriteContext(
             table_name=config.name,
             schema=schema,
             keygen=keygen,
             ordering_field=config.precombine_field,
-            payload_class=payload,
+            merge_semantics=semantics,
             layout=layout,
             settings=WriteSettings(
                 log_block_format=opts.log_block_format,
@@ -368,9 +367,59 @@ class HudiTable:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def to_arrow(self, columns: Sequence[str] | None = None) -> pa.Table:
-        """The latest snapshot (meta columns included), merged as Hudi readers merge it."""
-        return read_snapshot(self._meta, columns=columns, max_workers=self._options.max_workers)
+    def to_arrow(
+        self,
+        columns: Sequence[str] | None = None,
+        filters: Sequence[Filter] | None = None,
+        as_of: str | None = None,
+        read_optimized: bool = False,
+    ) -> pa.Table:
+        """The table's rows (meta columns included), merged as Hudi readers merge them.
+
+        ``columns`` selects columns; ``filters`` is a list of ``(column, op, value)`` with op
+        one of ``= != < <= > >= in "not in"`` (all must hold; partition filters prune
+        partitions before any file is opened); ``as_of`` an instant time for time travel;
+        ``read_optimized`` reads base files only, as Hudi's read-optimized query does.
+        """
+        plan = plan_snapshot(
+            self._meta, columns=columns, filters=filters, as_of=as_of, read_optimized=read_optimized
+        )
+        return plan.to_table(self._options.max_workers)
+
+    def scan(
+        self,
+        columns: Sequence[str] | None = None,
+        filters: Sequence[Filter] | None = None,
+        as_of: str | None = None,
+        read_optimized: bool = False,
+    ) -> pa.RecordBatchReader:
+        """Like :meth:`to_arrow`, streamed one file slice at a time: memory is bounded by the
+        largest file slice, not the table."""
+        plan = plan_snapshot(
+            self._meta, columns=columns, filters=filters, as_of=as_of, read_optimized=read_optimized
+        )
+        return plan.to_reader()
+
+    def read_incremental(
+        self, start: str, end: str | None = None, columns: Sequence[str] | None = None
+    ) -> pa.Table:
+        """Records changed by the commits after ``start`` up to ``end`` (instant times; the
+        completion time on table versions 8/9), in their state as of ``end``."""
+        plan = plan_incremental(self._meta, start, end, columns)
+        return plan.to_table(self._options.max_workers)
+
+    @property
+    def timeline(self) -> tuple[Instant, ...]:
+        """The active timeline's instants (time, action, state; completion time on v8/9)."""
+        return self._meta.timeline().instants
+
+    @property
+    def schema_with_meta(self) -> pa.Schema:
+        """The stored schema of the latest commit: the five meta columns, then the data."""
+        ts = table_schema(self._meta, self._meta.timeline())
+        if ts is None:
+            raise SchemaMismatchError("the table has no schema yet")
+        return ts.arrow_with_meta
 
     def __repr__(self) -> str:
         return f"HudiTable({self.uri!r}, name={self.name!r}, version={self.table_version})"

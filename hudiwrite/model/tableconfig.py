@@ -11,10 +11,11 @@ from collections.abc import Mapping
 
 import attrs
 
-from hudiwrite.exceptions import CorruptTableError, InvalidOptionError
+from hudiwrite.exceptions import CorruptTableError, InvalidOptionError, UnsupportedTableError
 
 __all__ = [
     "Keys",
+    "MergeSemantics",
     "PayloadClass",
     "TableConfig",
     "format_properties",
@@ -44,6 +45,10 @@ class Keys:
     ARCHIVELOG_FOLDER = "hoodie.archivelog.folder"
     PAYLOAD_CLASS = "hoodie.compaction.payload.class"
     MERGER_STRATEGY = "hoodie.compaction.record.merger.strategy"
+    MERGE_MODE = "hoodie.record.merge.mode"
+    MERGE_STRATEGY_ID = "hoodie.record.merge.strategy.id"
+    LEGACY_PAYLOAD_CLASS = "hoodie.table.legacy.payload.class"
+    TIMELINE_PATH = "hoodie.timeline.path"
     CREATE_SCHEMA = "hoodie.table.create.schema"
     POPULATE_META_FIELDS = "hoodie.populate.meta.fields"
     CHECKSUM = "hoodie.table.checksum"
@@ -87,6 +92,28 @@ class PayloadClass:
             f"unsupported payload class {name!r}; use one of "
             + ", ".join(c.rsplit(".", 1)[-1] for c in cls.SUPPORTED)
         )
+
+
+class MergeSemantics:
+    """How records of one key combine, from a table's payload class or merge mode.
+
+    See ``hudiwrite.read.merge`` for what each means. Version 6 tables name a payload class;
+    versions 8/9 a merge mode (``hoodie.record.merge.mode``), inferred from the strategy id,
+    the payload class or the presence of an ordering field when absent (protocol-v8 §2.2).
+    """
+
+    OVERWRITE_PAYLOAD = "overwrite_payload"
+    DEFAULT_PAYLOAD = "default_payload"
+    EVENT_TIME = "event_time"
+    COMMIT_TIME = "commit_time"
+
+
+_EVENT_TIME_STRATEGY = "eeb8d96f-b1e4-49fd-bbf8-28ac514178e5"
+_COMMIT_TIME_STRATEGY = "ce9acb64-bde0-424c-9b91-f6ebba25356d"
+_EVENT_TIME_PAYLOADS = (
+    PayloadClass.DEFAULT,
+    "org.apache.hudi.common.model.EventTimeAvroPayload",
+)
 
 
 # -- Java Properties text ------------------------------------------------------------------
@@ -336,6 +363,44 @@ class TableConfig:
     @property
     def metadata_partitions(self) -> tuple[str, ...]:
         return _split(self.props.get(Keys.METADATA_PARTITIONS))
+
+    @property
+    def merge_semantics(self) -> str:
+        """The merge semantics readers and writers must apply to this table."""
+        props = self.props
+        payload = props.get(Keys.PAYLOAD_CLASS) or props.get(Keys.LEGACY_PAYLOAD_CLASS)
+        if self.version < 8:
+            if payload in (None, "", PayloadClass.OVERWRITE_WITH_LATEST):
+                return MergeSemantics.OVERWRITE_PAYLOAD
+            if payload in _EVENT_TIME_PAYLOADS:
+                return MergeSemantics.DEFAULT_PAYLOAD
+            raise UnsupportedTableError(f"payload class {payload} is not supported")
+        mode = (props.get(Keys.MERGE_MODE) or "").strip().upper()
+        if mode == "EVENT_TIME_ORDERING":
+            return MergeSemantics.EVENT_TIME
+        if mode == "COMMIT_TIME_ORDERING":
+            return MergeSemantics.COMMIT_TIME
+        if mode == "CUSTOM":
+            if payload == PayloadClass.OVERWRITE_WITH_LATEST:
+                return MergeSemantics.OVERWRITE_PAYLOAD
+            if payload in _EVENT_TIME_PAYLOADS:
+                return MergeSemantics.DEFAULT_PAYLOAD
+            raise UnsupportedTableError(
+                f"custom merge mode with payload {payload} / strategy "
+                f"{props.get(Keys.MERGE_STRATEGY_ID)} is not supported"
+            )
+        strategy = props.get(Keys.MERGE_STRATEGY_ID)
+        if self.version == 8 and strategy in (_EVENT_TIME_STRATEGY, _COMMIT_TIME_STRATEGY):
+            if strategy == _EVENT_TIME_STRATEGY:
+                return MergeSemantics.EVENT_TIME
+            return MergeSemantics.COMMIT_TIME
+        if payload == PayloadClass.OVERWRITE_WITH_LATEST:
+            return MergeSemantics.COMMIT_TIME
+        if payload in _EVENT_TIME_PAYLOADS:
+            return MergeSemantics.EVENT_TIME
+        if payload:
+            raise UnsupportedTableError(f"payload class {payload} is not supported")
+        return MergeSemantics.EVENT_TIME if self.precombine_field else MergeSemantics.COMMIT_TIME
 
     @property
     def drop_partition_columns(self) -> bool:

@@ -35,15 +35,10 @@ class FileSystemView:
         replaced: frozenset[tuple[str, str]] = frozenset(),
     ) -> FileSystemView:
         """A view from a listing of partition -> files (pure)."""
-        pending = {i.time for i in timeline.pending_compactions}
+        rules = timeline.slice_rules()
         groups = {}
         for partition, files in listing.items():
-            found = group_files(
-                partition,
-                ((f.name, f.size) for f in files),
-                is_visible=timeline.is_visible_base_instant,
-                is_pending_compaction=pending.__contains__,
-            )
+            found = group_files(partition, ((f.name, f.size) for f in files), rules)
             groups[partition] = tuple(g for g in found if (partition, g.file_id) not in replaced)
         return cls(timeline, groups, replaced)
 

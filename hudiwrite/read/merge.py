@@ -1,20 +1,34 @@
-"""Merging a file slice: base file plus log blocks, with Hudi 0.14/0.15 payload semantics.
+"""Merging a file slice: base file plus log blocks, with the table's merge semantics.
 
-The log scanner's rules (protocol §6.2, §6.3) are applied block by block, and within a block
-as one vectorised step: blocks are few, rows are many. Per key the state is the winning record
-so far: a data record, or a delete marker carrying the delete's ordering value.
+The log scanner's rules (protocol §6.2, §6.3; protocol-v8 §2.2, §4.2) are applied block by
+block, and within a block as one vectorised step: blocks are few, rows are many. Per key the
+state is the winning record so far, or a delete marker carrying the delete's ordering value.
 
-* data vs data: the newer record wins unless the older one's ordering value is strictly greater;
-* delete vs data: the delete wins unless its ordering value is non-zero, of the record's type
-  and strictly smaller than the record's;
-* data after a delete: the data wins;
-* log vs base: OverwriteWithLatestAvroPayload lets the log replace the base record;
-  DefaultHoodieRecordPayload keeps the base record if its ordering value is strictly greater;
-  a delete removes the base record either way;
-* a record whose ``_hoodie_is_deleted`` is true is a delete.
+Four semantics cover the payload classes of table version 6 and the merge modes of 8/9:
+
+==================  ==========================  ============================  ======================
+semantics           record vs older record      delete vs older record        merged log vs base
+==================  ==========================  ============================  ======================
+overwrite_payload   newer wins unless the        delete wins unless its        log replaces base
+(v6 OverwriteWith-  older's ordering value is    ordering value is non-zero,
+LatestAvroPayload)  strictly greater             of the record's type and
+                                                 strictly smaller
+default_payload     as above                     as above                      base kept if its
+(v6 Default...)                                                                ordering is greater;
+                                                                               deletes remove it
+event_time          as above                     delete wins unless non-zero   as for records; a
+(v8/9 EVENT_TIME_                                and strictly smaller          delete also loses to
+ORDERING)                                                                      a greater base value
+commit_time         newer wins                   delete wins                   log replaces base
+==================  ==========================  ============================  ======================
+
+A record after a delete always wins; a record whose ``_hoodie_is_deleted`` is true, or whose
+``_hoodie_operation`` is ``D``, counts as a delete once the merge is done.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import attrs
 import pyarrow as pa
@@ -33,13 +47,14 @@ from hudiwrite.formats.logblock import (
 )
 from hudiwrite.formats.logfile import CorruptBlock, LogFileBlock, iter_blocks
 from hudiwrite.model.filegroup import FileSlice
-from hudiwrite.model.tableconfig import PayloadClass
+from hudiwrite.model.tableconfig import MergeSemantics as Semantics
 from hudiwrite.storage import Storage
 
-__all__ = ["MergeSettings", "read_slice"]
+__all__ = ["MergeSettings", "Semantics", "read_base", "read_slice"]
 
 RECORD_KEY = "_hoodie_record_key"
 IS_DELETED = "_hoodie_is_deleted"
+OPERATION = "_hoodie_operation"
 
 _KIND = "__kind"  # 0 data, 1 delete
 _ORD = "__ord"
@@ -51,16 +66,23 @@ _DATA, _DELETE = 0, 1
 @attrs.frozen
 class MergeSettings:
     ordering_field: str | None
-    payload_class: str = PayloadClass.OVERWRITE_WITH_LATEST
+    semantics: str = Semantics.OVERWRITE_PAYLOAD
 
     @property
-    def keep_greater_base(self) -> bool:
-        return self.payload_class == PayloadClass.DEFAULT
+    def uses_ordering(self) -> bool:
+        return self.semantics != Semantics.COMMIT_TIME
+
+    @property
+    def base_may_win(self) -> bool:
+        return self.semantics in (Semantics.DEFAULT_PAYLOAD, Semantics.EVENT_TIME)
 
 
-def _valid_blocks(storage: Storage, file_slice: FileSlice, is_committed: object) -> list[LogBlock]:
-    """Data and delete blocks of the slice's logs that count, in order (protocol §6.2)."""
-    check = is_committed  # callable: instant -> bool (committed and visible to the query)
+def _valid_blocks(
+    storage: Storage, file_slice: FileSlice, is_committed: Callable[[str], bool]
+) -> list[LogBlock]:
+    """Data and delete blocks of the slice's logs that count, in order (protocol §6.2):
+    blocks of instants not committed (for this query) are skipped, a rollback command block
+    removes the earlier blocks of its target, corrupt blocks are skipped."""
     kept: list[LogBlock] = []
     for log_file in file_slice.log_files:
         data = storage.read_bytes(log_file.path)
@@ -80,7 +102,7 @@ def _valid_blocks(storage: Storage, file_slice: FileSlice, is_committed: object)
             ):
                 continue
             instant = block.instant_time
-            if instant is None or not check(instant):  # type: ignore[operator]
+            if instant is None or not is_committed(instant):
                 continue
             kept.append(block)
     return kept
@@ -110,99 +132,102 @@ class _Fold:
         self.state: pa.Table | None = None
         self.data_blocks: dict[int, pa.Table] = {}
 
-    def _ordering(self, table: pa.Table) -> pa.Array:
+    def ordering(self, table: pa.Table) -> pa.Array:
         field = self.settings.ordering_field
         if field and field in table.column_names:
             return table.column(field)
         return pa.repeat(pa.scalar(0, self.ord_type), table.num_rows)
 
-    def add_data(self, index: int, table: pa.Table) -> None:
-        self.data_blocks[index] = table
-        ordering = self._ordering(table)
-        winners = take_last_per_key([table.column(RECORD_KEY)], [ordering])
+    def _candidates(self, keys: pa.Array, kind: int, ordering: pa.Array, index: int) -> pa.Table:
+        order = [ordering] if self.settings.uses_ordering and kind == _DATA else []
+        winners = take_last_per_key([keys], order)
         n = len(winners)
-        cand = pa.table(
+        return pa.table(
             {
-                RECORD_KEY: pc.take(table.column(RECORD_KEY), winners),
-                _KIND: pa.repeat(pa.scalar(_DATA, pa.int8()), n),
+                RECORD_KEY: pc.take(keys, winners),
+                _KIND: pa.repeat(pa.scalar(kind, pa.int8()), n),
                 _ORD: pc.take(ordering, winners),
                 _BLOCK: pa.repeat(pa.scalar(index, pa.int32()), n),
                 _ROW: winners,
             }
         )
-        self._combine(cand)
+
+    def add_data(self, index: int, table: pa.Table) -> None:
+        self.data_blocks[index] = table
+        self._combine(
+            self._candidates(table.column(RECORD_KEY), _DATA, self.ordering(table), index)
+        )
 
     def add_deletes(self, index: int, content: bytes) -> None:
         records = decode_delete_records(content)
         n = len(records)
         if n == 0:
             return
-        kinds = records.ordering_kinds.cast(pa.int8())
-        values = records.ordering_values
-        same = pc.equal(kinds, pa.scalar(self.ord_kind, pa.int8()))
-        if pa.types.is_union(values.type) or pa.types.is_null(values.type):
-            ord_values = pa.nulls(n, self.ord_type)
+        self._combine(
+            self._candidates(records.record_keys, _DELETE, self._delete_ordering(records), index)
+        )
+
+    def _delete_ordering(self, records: object) -> pa.Array:
+        """Each delete's ordering value in the ordering field's type where it can lose to an
+        older record (non-zero, and for v6 payloads of the record's Java type), else null."""
+        kinds = records.ordering_kinds.cast(pa.int8())  # type: ignore[attr-defined]
+        values = records.ordering_values  # type: ignore[attr-defined]
+        n = len(kinds)
+        if not self.settings.uses_ordering or pa.types.is_union(values.type):
+            return pa.nulls(n, self.ord_type)
+        if pa.types.is_null(values.type):
+            return pa.nulls(n, self.ord_type)
+        try:
+            cast = values.cast(self.ord_type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return pa.nulls(n, self.ord_type)
+        if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
+            zero = pc.fill_null(pc.equal(values.cast(pa.float64()), 0.0), False)
         else:
-            try:
-                cast = values.cast(self.ord_type)
-                ord_values = pc.if_else(same, cast, pa.scalar(None, self.ord_type))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                ord_values = pa.nulls(n, self.ord_type)
-        # A zero ordering value means "natural order": the delete always wins.
-        zero = pc.fill_null(
-            pc.equal(values.cast(pa.float64()), 0.0)
-            if (pa.types.is_integer(values.type) or pa.types.is_floating(values.type))
-            else pa.repeat(pa.scalar(False), n),
-            False,
-        )
-        comparable = pc.and_(pc.fill_null(same, False), pc.invert(zero))
-        ord_values = pc.if_else(comparable, ord_values, pa.scalar(None, self.ord_type))
-        keys = records.record_keys
-        winners = take_last_per_key([keys])
-        cand = pa.table(
-            {
-                RECORD_KEY: pc.take(keys, winners),
-                _KIND: pa.repeat(pa.scalar(_DELETE, pa.int8()), len(winners)),
-                _ORD: pc.take(ord_values, winners),
-                _BLOCK: pa.repeat(pa.scalar(index, pa.int32()), len(winners)),
-                _ROW: winners,
-            }
-        )
-        self._combine(cand)
+            zero = pa.repeat(pa.scalar(False), n)
+        comparable = pc.invert(zero)
+        if self.settings.semantics in (Semantics.OVERWRITE_PAYLOAD, Semantics.DEFAULT_PAYLOAD):
+            same = pc.fill_null(pc.equal(kinds, pa.scalar(self.ord_kind, pa.int8())), False)
+            comparable = pc.and_(comparable, same)
+        return pc.if_else(comparable, cast, pa.scalar(None, self.ord_type))
 
     def _combine(self, cand: pa.Table) -> None:
         if self.state is None or self.state.num_rows == 0:
             self.state = cand
             return
-        old = self.state
-        joined = old.join(
+        joined = self.state.join(
             cand, keys=RECORD_KEY, right_suffix="_new", join_type="full outer", use_threads=False
         )
         has_new = pc.is_valid(joined.column(_KIND + "_new"))
         has_old = pc.is_valid(joined.column(_KIND))
-        old_is_data = pc.fill_null(pc.equal(joined.column(_KIND), _DATA), False)
-        old_ord = joined.column(_ORD)
-        new_ord = joined.column(_ORD + "_new")
-        # "old strictly greater" is false whenever either side has no comparable value.
-        old_greater = pc.fill_null(pc.greater(old_ord, new_ord), False)
-        # The same rule serves both: a data record or a delete only loses to an older data
-        # record whose ordering value is strictly greater (and comparable).
-        keep_old = pc.and_(old_is_data, old_greater)
+        if self.settings.uses_ordering:
+            # A record or delete loses only to an older record whose ordering value is
+            # strictly greater (and comparable: null comparisons are false).
+            old_is_data = pc.fill_null(pc.equal(joined.column(_KIND), _DATA), False)
+            old_greater = pc.fill_null(
+                pc.greater(joined.column(_ORD), joined.column(_ORD + "_new")), False
+            )
+            keep_old = pc.and_(old_is_data, old_greater)
+        else:
+            keep_old = pa.repeat(pa.scalar(False), joined.num_rows)
         take_new = pc.and_(has_new, pc.or_(pc.invert(has_old), pc.invert(keep_old)))
-        columns = {}
-        for name in (_KIND, _ORD, _BLOCK, _ROW):
-            columns[name] = pc.if_else(take_new, joined.column(name + "_new"), joined.column(name))
+        columns = {
+            name: pc.if_else(take_new, joined.column(name + "_new"), joined.column(name))
+            for name in (_KIND, _ORD, _BLOCK, _ROW)
+        }
         self.state = pa.table({RECORD_KEY: joined.column(RECORD_KEY), **columns})
 
-    def winners(self, schema: pa.Schema) -> tuple[pa.Table, pa.Array, pa.Table]:
-        """(data records that won, keys of deletes that won, state table)."""
+    def result(self, schema: pa.Schema) -> tuple[pa.Table, pa.Table]:
+        """(winning data records, winning deletes as a (key, ordering) table)."""
         state = self.state
         if state is None or state.num_rows == 0:
-            empty = schema.empty_table()
-            return empty, pa.array([], pa.string()), _empty_state()
+            deletes = pa.table(
+                {RECORD_KEY: pa.array([], pa.string()), _ORD: pa.nulls(0, self.ord_type)}
+            )
+            return schema.empty_table(), deletes
         is_data = pc.equal(state.column(_KIND), _DATA)
         data_state = state.filter(is_data)
-        delete_keys = pc.filter(state.column(RECORD_KEY), pc.invert(is_data))
+        deletes = state.filter(pc.invert(is_data)).select([RECORD_KEY, _ORD])
         pieces = []
         blocks = data_state.column(_BLOCK)
         for index, table in self.data_blocks.items():
@@ -210,18 +235,22 @@ class _Fold:
             if len(rows):
                 pieces.append(table.take(rows))
         records = pa.concat_tables(pieces) if pieces else schema.empty_table()
-        return records, delete_keys, data_state
+        return records, deletes
 
 
-def _empty_state() -> pa.Table:
-    return pa.table({RECORD_KEY: pa.array([], pa.string()), _ORD: pa.array([], pa.int64())})
-
-
-def read_base(storage: Storage, file_slice: FileSlice, schema: pa.Schema) -> pa.Table:
+def read_base(
+    storage: Storage, file_slice: FileSlice, schema: pa.Schema, columns: list[str] | None = None
+) -> pa.Table:
     if file_slice.base_file is None:
         return schema.empty_table()
-    table = pq.read_table(storage.full_path(file_slice.base_file.path), filesystem=storage.arrow_fs)
-    return conform_to_schema(table, schema)
+    path = storage.full_path(file_slice.base_file.path)
+    if columns is None:
+        table = pq.read_table(path, filesystem=storage.arrow_fs)
+        return conform_to_schema(table, schema)
+    pf = pq.ParquetFile(path, filesystem=storage.arrow_fs)
+    present = [c for c in columns if c in pf.schema_arrow.names]
+    table = pf.read(columns=present)
+    return conform_to_schema(table, pa.schema([schema.field(c) for c in columns]))
 
 
 def read_slice(
@@ -230,69 +259,77 @@ def read_slice(
     schema: pa.Schema,
     settings: MergeSettings,
     *,
-    is_committed: object,
+    is_committed: Callable[[str], bool],
     read_optimized: bool = False,
 ) -> pa.Table:
     """The merged rows of one file slice, in ``schema`` (meta columns included)."""
     base = read_base(storage, file_slice, schema)
-    if read_optimized or not file_slice.log_files:
-        return _drop_soft_deletes(base) if not read_optimized else base
-    blocks = _valid_blocks(storage, file_slice, is_committed)
+    if read_optimized:
+        return base
+    blocks = _valid_blocks(storage, file_slice, is_committed) if file_slice.log_files else []
     if not blocks:
-        return _drop_soft_deletes(base)
+        return _drop_deletes(base)
     fold = _Fold(settings, schema)
     for index, block in enumerate(blocks):
         if block.block_type == BlockType.DELETE_BLOCK:
             fold.add_deletes(index, block.content)
         else:
             fold.add_data(index, _decode_data(block, schema))
-    records, delete_keys, data_state = fold.winners(schema)
-    merged = _merge_with_base(base, records, delete_keys, data_state, settings, fold)
-    return _drop_soft_deletes(merged)
+    records, deletes = fold.result(schema)
+    return _drop_deletes(_merge_with_base(base, records, deletes, settings, fold))
 
 
 def _merge_with_base(
     base: pa.Table,
     records: pa.Table,
-    delete_keys: pa.Array,
-    data_state: pa.Table,
+    deletes: pa.Table,
     settings: MergeSettings,
     fold: _Fold,
 ) -> pa.Table:
+    if base.num_rows == 0:
+        return records
     base_keys = base.column(RECORD_KEY)
     log_keys = pa.concat_arrays(
-        [_as_array(data_state.column(RECORD_KEY)), _as_array(delete_keys).cast(pa.string())]
+        [_as_array(records.column(RECORD_KEY)), _as_array(deletes.column(RECORD_KEY))]
     )
     touched = pc.is_in(base_keys, value_set=log_keys)
     kept_base = base.filter(pc.invert(touched))
-    if settings.keep_greater_base and records.num_rows and settings.ordering_field:
-        # DefaultHoodieRecordPayload: the base record survives a log record with a smaller
-        # ordering value.
-        base_ord = pa.table(
-            {
-                RECORD_KEY: base_keys,
-                "__base_ord": fold._ordering(base),
-                "__base_row": arange(0, base.num_rows),
-            }
-        )
-        log_ord = pa.table(
+    if not settings.base_may_win:
+        return pa.concat_tables([kept_base, records])
+    # The base record survives a log record (or, for event time, a delete) whose ordering
+    # value is smaller than its own.
+    base_side = pa.table(
+        {
+            RECORD_KEY: base_keys,
+            "__base_ord": fold.ordering(base),
+            "__base_row": arange(0, base.num_rows),
+        }
+    )
+    survivors = []
+    log_rows_lost = pa.array([], pa.int64())
+    if records.num_rows:
+        log_side = pa.table(
             {
                 RECORD_KEY: records.column(RECORD_KEY),
-                "__log_ord": fold._ordering(records),
+                "__log_ord": fold.ordering(records),
                 "__log_row": arange(0, records.num_rows),
             }
         )
-        pairs = log_ord.join(base_ord, keys=RECORD_KEY, join_type="inner", use_threads=False)
+        pairs = log_side.join(base_side, keys=RECORD_KEY, join_type="inner", use_threads=False)
         base_wins = pc.fill_null(
             pc.greater(pairs.column("__base_ord"), pairs.column("__log_ord")), False
         )
-        win_base_rows = pc.filter(pairs.column("__base_row"), base_wins)
-        lose_log_rows = pc.filter(pairs.column("__log_row"), base_wins)
-        if len(win_base_rows):
-            keep_log = pc.invert(pc.is_in(arange(0, records.num_rows), value_set=lose_log_rows))
-            records = records.filter(keep_log)
-            kept_base = pa.concat_tables([kept_base, base.take(win_base_rows)])
-    return pa.concat_tables([kept_base, records])
+        survivors.append(pc.filter(pairs.column("__base_row"), base_wins))
+        log_rows_lost = pc.filter(pairs.column("__log_row"), base_wins)
+    if settings.semantics == Semantics.EVENT_TIME and deletes.num_rows:
+        pairs = deletes.join(base_side, keys=RECORD_KEY, join_type="inner", use_threads=False)
+        base_wins = pc.fill_null(pc.greater(pairs.column("__base_ord"), pairs.column(_ORD)), False)
+        survivors.append(pc.filter(pairs.column("__base_row"), base_wins))
+    if len(log_rows_lost):
+        keep = pc.invert(pc.is_in(arange(0, records.num_rows), value_set=log_rows_lost))
+        records = records.filter(keep)
+    extra = [base.take(rows) for rows in survivors if len(rows)]
+    return pa.concat_tables([kept_base, *extra, records])
 
 
 def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -301,10 +338,14 @@ def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values
 
 
-def _drop_soft_deletes(table: pa.Table) -> pa.Table:
-    if IS_DELETED not in table.column_names:
+def _drop_deletes(table: pa.Table) -> pa.Table:
+    """Remove soft deletes: ``_hoodie_is_deleted`` true or ``_hoodie_operation`` ``D``."""
+    mask = None
+    if IS_DELETED in table.column_names and pa.types.is_boolean(table.column(IS_DELETED).type):
+        mask = pc.fill_null(table.column(IS_DELETED), False)
+    if OPERATION in table.column_names and pa.types.is_string(table.column(OPERATION).type):
+        op = pc.fill_null(pc.equal(table.column(OPERATION), "D"), False)
+        mask = op if mask is None else pc.or_(mask, op)
+    if mask is None:
         return table
-    flag = table.column(IS_DELETED)
-    if not pa.types.is_boolean(flag.type):
-        return table
-    return table.filter(pc.invert(pc.fill_null(flag, False)))
+    return table.filter(pc.invert(mask))

@@ -1,73 +1,330 @@
-"""Snapshot and read-optimized queries: the latest (or an earlier) state of the table."""
+"""Queries: snapshot, read-optimized, time travel (``as_of``) and incremental reads.
+
+A query is planned first (timeline as the query sees it, schema, partitions pruned by the
+filters, the file slices to read) and then executed one file slice at a time, so ``scan``
+holds at most one slice in memory.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import attrs
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from hudiwrite.exceptions import InvalidOptionError
 from hudiwrite.formats.avro_schema import META_FIELDS
-from hudiwrite.read.fsview import FileSystemView
+from hudiwrite.model.filegroup import FileSlice
+from hudiwrite.model.keys import DEFAULT_PARTITION
+from hudiwrite.read.fsview import FileSystemView, list_all_partitions
 from hudiwrite.read.merge import MergeSettings, read_slice
+from hudiwrite.timeline.instant import Action
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.timeline import Timeline
 from hudiwrite.write.context import TableSchema
 
-__all__ = ["read_snapshot", "table_schema"]
+__all__ = ["Filter", "ReadPlan", "plan_incremental", "plan_snapshot", "table_schema"]
+
+Filter = tuple[str, str, Any]
+
+_OPS = ("=", "==", "!=", "<", "<=", ">", ">=", "in", "not in")
+COMMIT_TIME = "_hoodie_commit_time"
 
 
-def table_schema(
-    meta: MetaClient, timeline: Timeline, as_of: str | None = None
-) -> TableSchema | None:
-    schema = meta.latest_schema(timeline, as_of)
+def table_schema(meta: MetaClient, timeline: Timeline) -> TableSchema | None:
+    """The table's schema as of the timeline's latest completed write."""
+    schema = meta.latest_schema(timeline)
     return TableSchema.from_avro(schema) if schema else None
 
 
-def read_snapshot(
+@attrs.frozen
+class ReadPlan:
+    """Everything needed to read a query's rows, slice by slice."""
+
+    meta: MetaClient
+    schema: pa.Schema  # full stored schema, meta columns first
+    slices: tuple[FileSlice, ...]
+    settings: MergeSettings
+    is_committed: Callable[[str], bool]
+    read_optimized: bool
+    row_filter: pc.Expression | None
+    columns: tuple[str, ...] | None
+
+    @property
+    def output_schema(self) -> pa.Schema:
+        if self.columns is None:
+            return self.schema
+        return pa.schema([self.schema.field(c) for c in self.columns])
+
+    def read_one(self, file_slice: FileSlice) -> pa.Table:
+        rows = read_slice(
+            self.meta.storage,
+            file_slice,
+            self.schema,
+            self.settings,
+            is_committed=self.is_committed,
+            read_optimized=self.read_optimized,
+        )
+        if self.row_filter is not None:
+            rows = rows.filter(self.row_filter)
+        if self.columns is not None:
+            rows = rows.select(list(self.columns))
+        return rows
+
+    def to_table(self, max_workers: int = 4) -> pa.Table:
+        with ThreadPoolExecutor(max_workers=max_workers) as pool:
+            tables = list(pool.map(self.read_one, self.slices))
+        if not tables:
+            return self.output_schema.empty_table()
+        return pa.concat_tables(tables)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        for file_slice in self.slices:
+            yield from self.read_one(file_slice).to_batches()
+
+    def to_reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.output_schema, self.batches())
+
+
+def _empty_plan(meta: MetaClient, schema: pa.Schema, columns: Sequence[str] | None) -> ReadPlan:
+    return ReadPlan(
+        meta=meta,
+        schema=schema,
+        slices=(),
+        settings=MergeSettings(None),
+        is_committed=lambda _: False,
+        read_optimized=True,
+        row_filter=None,
+        columns=_check_columns(schema, columns),
+    )
+
+
+def _check_columns(schema: pa.Schema, columns: Sequence[str] | None) -> tuple[str, ...] | None:
+    if columns is None:
+        return None
+    if isinstance(columns, str):
+        raise InvalidOptionError("columns must be a list of column names, not a string")
+    missing = [c for c in columns if c not in schema.names]
+    if missing:
+        raise InvalidOptionError(f"unknown column(s) {missing}; the table has {schema.names}")
+    return tuple(columns)
+
+
+def _filter_expression(schema: pa.Schema, filters: Sequence[Filter] | None) -> pc.Expression | None:
+    if not filters:
+        return None
+    expression: pc.Expression | None = None
+    for item in filters:
+        if not isinstance(item, (tuple, list)) or len(item) != 3:
+            raise InvalidOptionError(f"a filter is (column, op, value), got {item!r}")
+        column, op, value = item
+        if column not in schema.names:
+            raise InvalidOptionError(f"filter on unknown column {column!r}")
+        op = str(op).lower()
+        if op not in _OPS:
+            raise InvalidOptionError(f"filter operator {op!r} is not one of {_OPS}")
+        dtype = schema.field(column).type
+        field = pc.field(column)
+        try:
+            if op in ("in", "not in"):
+                values = pa.array(list(value), type=dtype)
+                term = field.isin(values)
+                if op == "not in":
+                    term = ~term
+            else:
+                scalar = pa.scalar(value, type=dtype)
+                term = {
+                    "=": field == scalar,
+                    "==": field == scalar,
+                    "!=": field != scalar,
+                    "<": field < scalar,
+                    "<=": field <= scalar,
+                    ">": field > scalar,
+                    ">=": field >= scalar,
+                }[op]
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
+            raise InvalidOptionError(
+                f"filter value {value!r} does not fit column {column!r} of type {dtype}: {exc}"
+            ) from exc
+        expression = term if expression is None else expression & term
+    return expression
+
+
+def _partition_row(
+    partition: str, fields: Sequence[str], schema: pa.Schema, hive_style: bool, url_encoded: bool
+) -> pa.Table | None:
+    """The partition's values as a one-row table, or None if the path cannot be parsed."""
+    segments = partition.split("/") if partition else []
+    if len(segments) != len(fields):
+        return None
+    columns = {}
+    for field, segment in zip(fields, segments, strict=True):
+        if field not in schema.names:
+            return None
+        value = segment
+        if hive_style:
+            prefix = f"{field}="
+            if not segment.startswith(prefix):
+                return None
+            value = segment[len(prefix) :]
+        if url_encoded:
+            value = urllib.parse.unquote(value)
+        dtype = schema.field(field).type
+        if value == DEFAULT_PARTITION:
+            columns[field] = pa.nulls(1, dtype)
+            continue
+        try:
+            columns[field] = pa.array([value]).cast(dtype)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+    return pa.table(columns)
+
+
+def _prune_partitions(
+    meta: MetaClient, partitions: Sequence[str], schema: pa.Schema, filters: Sequence[Filter] | None
+) -> list[str]:
+    """Partitions that may hold rows passing the filters on partition columns."""
+    config = meta.config
+    fields = config.partition_fields
+    if not filters or not fields:
+        return list(partitions)
+    usable = [f for f in filters if f[0] in fields]
+    if not usable:
+        return list(partitions)
+    keep = []
+    for partition in partitions:
+        row = _partition_row(partition, fields, schema, config.hive_style, config.url_encode)
+        if row is None:
+            keep.append(partition)
+            continue
+        expression = _filter_expression(row.schema, usable)
+        if expression is None or row.filter(expression).num_rows:
+            keep.append(partition)
+    return keep
+
+
+def plan_snapshot(
     meta: MetaClient,
     *,
     columns: Sequence[str] | None = None,
+    filters: Sequence[Filter] | None = None,
     as_of: str | None = None,
     read_optimized: bool = False,
-    max_workers: int = 4,
-) -> pa.Table:
-    """The rows of the table as of ``as_of`` (default: the latest completed write)."""
-    timeline = meta.timeline()
+) -> ReadPlan:
+    """The plan of a snapshot (or read-optimized) query as of ``as_of`` (default: latest)."""
+    full_timeline = meta.timeline()
+    timeline = full_timeline.as_of(_instant_arg(as_of, "as_of")) if as_of else full_timeline
     latest = timeline.latest_completed_write()
-    query_time = as_of if as_of is not None else (latest.time if latest else None)
-    schema = table_schema(meta, timeline, query_time)
-    if schema is None:
-        return pa.schema([pa.field(n, pa.string()) for n in META_FIELDS]).empty_table()
-    full = schema.arrow_with_meta
-    if query_time is None:
-        return _project(full.empty_table(), columns)
-    view = FileSystemView.load(
-        meta.storage, timeline, None, replaced=meta.replaced_file_groups(timeline)
+    schema = table_schema(meta, timeline)
+    if schema is None or latest is None:
+        stored = schema.arrow_with_meta if schema else _meta_only_schema()
+        _filter_expression(stored, filters)
+        return _empty_plan(meta, stored, columns)
+    stored = schema.arrow_with_meta
+    selected = _check_columns(stored, columns)
+    row_filter = _filter_expression(stored, filters)
+    listing = list_all_partitions(meta.storage)
+    partitions = _prune_partitions(meta, sorted(listing), stored, filters)
+    view = FileSystemView.build(
+        timeline, {p: listing[p] for p in partitions}, meta.replaced_file_groups(timeline)
     )
-    slices = view.latest_slices(as_of=query_time)
-    settings = MergeSettings(meta.config.precombine_field, meta.config.payload_class or "")
+    query_time = latest.time
+    slices = tuple(view.latest_slices(as_of=None))
+    return ReadPlan(
+        meta=meta,
+        schema=stored,
+        slices=slices,
+        settings=MergeSettings(meta.config.precombine_field, meta.config.merge_semantics),
+        is_committed=_committed(timeline, query_time),
+        read_optimized=read_optimized,
+        row_filter=row_filter,
+        columns=selected,
+    )
 
-    def committed(instant: str) -> bool:
-        return instant <= query_time and timeline.is_completed(instant)
 
-    def read_one(file_slice: object) -> pa.Table:
-        return read_slice(
-            meta.storage,
-            file_slice,  # type: ignore[arg-type]
-            full,
-            settings,
-            is_committed=committed,
-            read_optimized=read_optimized,
+def plan_incremental(
+    meta: MetaClient,
+    start: str,
+    end: str | None = None,
+    columns: Sequence[str] | None = None,
+) -> ReadPlan:
+    """Records written by commits that completed after ``start`` and up to ``end``.
+
+    As Spark's incremental query on a MOR table: the file groups those commits wrote are read
+    as of ``end``, and the rows whose commit time is one of those commits are returned.
+    """
+    start = _instant_arg(start, "start")
+    full = meta.timeline()
+    end_time = _instant_arg(end, "end") if end is not None else None
+    writes = [
+        i
+        for i in full.completed_writes
+        if _completed_at(i) > start and (end_time is None or _completed_at(i) <= end_time)
+    ]
+    timeline = full.as_of(end_time) if end_time else full
+    schema = table_schema(meta, timeline)
+    if schema is None or not writes:
+        stored = schema.arrow_with_meta if schema else _meta_only_schema()
+        return _empty_plan(meta, stored, columns)
+    stored = schema.arrow_with_meta
+    touched: set[tuple[str, str]] = set()
+    times = pa.array(sorted({i.time for i in writes}), pa.string())
+    for instant in writes:
+        md = meta.commit_metadata(instant)
+        if md.compacted:
+            continue  # a compaction rewrites records; their commit times stay older
+        for stat in md.all_stats():
+            if stat.file_id:
+                touched.add((stat.partition_path or "", stat.file_id))
+    partitions = sorted({p for p, _ in touched})
+    view = FileSystemView.load(
+        meta.storage, timeline, partitions, replaced=meta.replaced_file_groups(timeline)
+    )
+    slices = tuple(
+        s for p in partitions for s in view.latest_slices(p) if (s.partition, s.file_id) in touched
+    )
+    latest = timeline.latest_completed_write()
+    query_time = latest.time if latest else writes[-1].time
+    return ReadPlan(
+        meta=meta,
+        schema=stored,
+        slices=slices,
+        settings=MergeSettings(meta.config.precombine_field, meta.config.merge_semantics),
+        is_committed=_committed(timeline, query_time),
+        read_optimized=False,
+        row_filter=pc.field(COMMIT_TIME).isin(times),
+        columns=_check_columns(stored, columns),
+    )
+
+
+def _completed_at(instant: Any) -> str:
+    return str(instant.completion_time or instant.time)
+
+
+def _committed(timeline: Timeline, query_time: str) -> Callable[[str], bool]:
+    completed = {i.time for i in timeline.completed if i.action in Action.WRITES}
+
+    def check(instant: str) -> bool:
+        if instant in completed:
+            return True
+        return timeline.is_completed(instant) and instant <= query_time
+
+    return check
+
+
+def _meta_only_schema() -> pa.Schema:
+    return pa.schema([pa.field(n, pa.string()) for n in META_FIELDS])
+
+
+def _instant_arg(value: str | None, name: str) -> str:
+    text = str(value) if value is not None else ""
+    if not text.isdigit() or len(text) not in (8, 12, 14, 17):
+        raise InvalidOptionError(
+            f"{name} must be an instant time like '20250331030642808' (yyyyMMddHHmmssSSS), "
+            f"got {value!r}"
         )
-
-    with ThreadPoolExecutor(max_workers=max_workers) as pool:
-        tables = list(pool.map(read_one, slices))
-    result = pa.concat_tables(tables) if tables else full.empty_table()
-    return _project(result, columns)
-
-
-def _project(table: pa.Table, columns: Sequence[str] | None) -> pa.Table:
-    if columns is None:
-        return table
-    return table.select(list(columns))
+    return text

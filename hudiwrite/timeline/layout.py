@@ -1,30 +1,43 @@
 """What differs between table versions, in one object.
 
 Table versions differ in where timeline files live, how they are named, how commit metadata is
-encoded and what a log file's base instant means; the write path and the reader ask the layout
-instead of branching on the version number. Version 6 (timeline layout 1) is implemented;
-versions 8 and 9 (layout 2) slot in as further ``TableLayout`` instances.
+encoded and how log files attach to file slices; the write path and the reader ask the layout
+instead of branching on the version number.
+
+* Version 6 (Hudi 0.14/0.15), timeline layout 1: timeline files in ``.hoodie/``, completed
+  instants named ``T.action``, JSON commit metadata, a log file named after its file slice's
+  base instant.
+* Versions 8 and 9 (Hudi 1.x), timeline layout 2: timeline files in ``.hoodie/timeline/``,
+  completed instants named ``T_C.action`` (C the completion time), Avro commit metadata, a log
+  file named after the delta commit that wrote it and attached to a slice by completion time
+  (protocol-v8 §1).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import attrs
 
 from hudiwrite.exceptions import UnsupportedTableError
 from hudiwrite.model.naming import HOODIE_DIR
+from hudiwrite.model.tableconfig import Keys
 from hudiwrite.timeline.instant import Action, Instant, State
 
-__all__ = ["LAYOUT_V6", "TableLayout", "layout_for_version"]
+__all__ = ["LAYOUT_V6", "TableLayout", "layout_for_config", "layout_for_version"]
 
 _STATE_SUFFIX = {State.REQUESTED: ".requested", State.INFLIGHT: ".inflight", State.COMPLETED: ""}
 
-# <17 or 14 digit time>.<action>[.<state>]  (plus the legacy "<time>.inflight" for commits)
-_V1_NAME = re.compile(r"^(\d{14,17})\.([a-z]+)(\.(requested|inflight))?$")
+# <time>[_<completion>].<action>[.<state>]  (and the legacy "<time>.inflight" for commits)
+_NAME = re.compile(r"^(\d{14,17})(?:_(\d{14,17}))?\.([a-z]+)(?:\.(requested|inflight))?$")
 
-# Actions whose completed instant carries another action's name (protocol §2.1).
-_COMPLETED_AS = {Action.COMPACTION: Action.COMMIT, Action.LOG_COMPACTION: Action.DELTA_COMMIT}
+# Actions whose completed instant carries another action's name (protocol §2.1, v8 §1.2).
+_COMPLETED_AS = {
+    Action.COMPACTION: Action.COMMIT,
+    Action.LOG_COMPACTION: Action.DELTA_COMMIT,
+    Action.CLUSTERING: Action.REPLACE_COMMIT,
+}
 _KNOWN_ACTIONS = frozenset(
     {
         Action.COMMIT,
@@ -34,11 +47,15 @@ _KNOWN_ACTIONS = frozenset(
         Action.CLEAN,
         Action.ROLLBACK,
         Action.REPLACE_COMMIT,
+        Action.CLUSTERING,
         Action.SAVEPOINT,
         Action.RESTORE,
         Action.INDEXING,
     }
 )
+
+#: The magic of an Avro object container file (layout-2 instant contents).
+AVRO_MAGIC = b"Obj\x01"
 
 
 @attrs.frozen
@@ -50,22 +67,26 @@ class TableLayout:
     #: Directory (relative to the base path) holding the active timeline's files.
     timeline_dir: str
     #: Whether a log file is named after its file slice's base instant (v6) or after the
-    #: delta commit that wrote it (v8+).
+    #: delta commit that wrote it and attached to a slice by completion time (v8+).
     log_named_by_slice: bool
     #: Whether hudiwrite can write tables of this version.
     writable: bool
+
+    @property
+    def has_completion_times(self) -> bool:
+        return self.timeline_layout_version >= 2
 
     # -- instant files -----------------------------------------------------------------
 
     def instant_file_name(self, instant: Instant) -> str:
         """The timeline file (relative to the base path) recording ``instant``'s state."""
-        if self.timeline_layout_version != 1:
-            raise UnsupportedTableError(
-                f"timeline layout {self.timeline_layout_version} is not supported yet"
-            )
         action = instant.action
         if instant.state is State.COMPLETED:
             action = _COMPLETED_AS.get(action, action)
+            if self.has_completion_times:
+                if instant.completion_time is None:
+                    raise ValueError(f"{instant} needs a completion time on timeline layout 2")
+                return f"{self.timeline_dir}/{instant.time}_{instant.completion_time}.{action}"
             return f"{self.timeline_dir}/{instant.time}.{action}"
         if action == Action.COMMIT and instant.state is State.INFLIGHT:
             return f"{self.timeline_dir}/{instant.time}.inflight"  # legacy name, no action
@@ -73,21 +94,23 @@ class TableLayout:
 
     def parse_instant_file(self, name: str) -> Instant | None:
         """The instant a timeline file name records, or None for other files."""
-        m = _V1_NAME.match(name)
+        m = _NAME.match(name)
         if m is None:
             return None
-        time, action, suffix = m.group(1), m.group(2), m.group(4)
-        if action == "inflight" and suffix is None:
+        time, completion, action, suffix = m.group(1), m.group(2), m.group(3), m.group(4)
+        if action == "inflight" and suffix is None and completion is None:
             return Instant(time, Action.COMMIT, State.INFLIGHT)
         if action not in _KNOWN_ACTIONS:
             return None
-        if suffix == "requested":
-            return Instant(time, action, State.REQUESTED)
-        if suffix == "inflight":
-            return Instant(time, action, State.INFLIGHT)
+        if suffix is not None:
+            if completion is not None:
+                return None
+            state = State.REQUESTED if suffix == "requested" else State.INFLIGHT
+            return Instant(time, action, state)
         if action in _COMPLETED_AS:
-            return None  # a completed compaction is named ".commit"
-        return Instant(time, action, State.COMPLETED)
+            return None  # a completed compaction is named ".commit", clustering ".replacecommit"
+        # Layout 2 readers (Java) still accept a legacy completed name without C.
+        return Instant(time, action, State.COMPLETED, completion)
 
     def comparable_action(self, action: str) -> str:
         """The action an instant is grouped under (compaction completes as a commit)."""
@@ -102,20 +125,42 @@ LAYOUT_V6 = TableLayout(
     writable=True,
 )
 
-_LAYOUTS = {6: LAYOUT_V6}
+
+def _layout_v2(version: int, timeline_path: str) -> TableLayout:
+    return TableLayout(
+        table_version=version,
+        timeline_layout_version=2,
+        timeline_dir=f"{HOODIE_DIR}/{timeline_path.strip('/')}",
+        log_named_by_slice=False,
+        writable=False,
+    )
 
 
-def layout_for_version(version: int, timeline_layout_version: int | None = None) -> TableLayout:
+_SUPPORTED = {6: 1, 8: 2, 9: 2}
+
+
+def layout_for_version(
+    version: int, timeline_layout_version: int | None = None, timeline_path: str = "timeline"
+) -> TableLayout:
     """The layout of a table version; ``UnsupportedTableError`` for versions not handled."""
-    layout = _LAYOUTS.get(version)
-    if layout is None:
+    expected = _SUPPORTED.get(version)
+    if expected is None:
         raise UnsupportedTableError(
             f"table version {version} is not supported (supported: "
-            f"{', '.join(str(v) for v in sorted(_LAYOUTS))})"
+            f"{', '.join(str(v) for v in sorted(_SUPPORTED))})"
         )
-    if timeline_layout_version not in (None, layout.timeline_layout_version):
+    if timeline_layout_version not in (None, expected):
         raise UnsupportedTableError(
             f"table version {version} with timeline layout {timeline_layout_version} "
             "is not supported"
         )
-    return layout
+    if expected == 1:
+        return LAYOUT_V6
+    return _layout_v2(version, timeline_path)
+
+
+def layout_for_config(props: Mapping[str, str], version: int, layout_version: int) -> TableLayout:
+    """The layout of a table from its version and ``hoodie.properties``."""
+    return layout_for_version(
+        version, layout_version or None, props.get(Keys.TIMELINE_PATH) or "timeline"
+    )

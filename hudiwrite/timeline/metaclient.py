@@ -9,7 +9,7 @@ from hudiwrite.model.naming import HOODIE_DIR
 from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE, TableConfig
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Action, Instant, State
-from hudiwrite.timeline.layout import TableLayout, layout_for_version
+from hudiwrite.timeline.layout import AVRO_MAGIC, TableLayout, layout_for_config
 from hudiwrite.timeline.metadata import CommitMetadata
 from hudiwrite.timeline.timeline import Timeline
 
@@ -57,8 +57,8 @@ class MetaClient:
     def __init__(self, storage: Storage, config: TableConfig) -> None:
         self.storage = storage
         self.config = config
-        self.layout: TableLayout = layout_for_version(
-            config.version, config.timeline_layout_version or None
+        self.layout: TableLayout = layout_for_config(
+            config.props, config.version, config.timeline_layout_version
         )
 
     @classmethod
@@ -68,7 +68,9 @@ class MetaClient:
     def reload_config(self) -> None:
         """Re-read ``hoodie.properties`` (another writer may have changed the table)."""
         config = read_table_config(self.storage)
-        self.layout = layout_for_version(config.version, config.timeline_layout_version or None)
+        self.layout = layout_for_config(
+            config.props, config.version, config.timeline_layout_version
+        )
         self.config = config
 
     # -- timeline --------------------------------------------------------------------------
@@ -94,14 +96,19 @@ class MetaClient:
             self.storage.delete(self.instant_path(Instant(time, action, state)))
 
     def commit_metadata(self, instant: Instant) -> CommitMetadata:
-        return CommitMetadata.from_json_bytes(self.read_instant(instant), str(instant))
+        """The metadata of a completed (delta/replace) commit: JSON on layout 1, an Avro
+        container on layout 2 (where legacy JSON files are still read)."""
+        data = self.read_instant(instant)
+        if data.startswith(AVRO_MAGIC):
+            from hudiwrite.formats.hudi_avro_schemas import decode_commit_metadata
 
-    def latest_schema(self, timeline: Timeline, as_of: str | None = None) -> str | None:
+            return CommitMetadata.from_json_obj(decode_commit_metadata(data), str(instant))
+        return CommitMetadata.from_json_bytes(data, str(instant))
+
+    def latest_schema(self, timeline: Timeline) -> str | None:
         """Avro data schema of the latest completed write (``extraMetadata.schema``),
         else the create schema."""
         for instant in reversed(timeline.completed_writes):
-            if as_of is not None and instant.time > as_of:
-                continue
             schema = self.commit_metadata(instant).schema
             if schema:
                 return schema

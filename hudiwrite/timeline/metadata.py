@@ -163,6 +163,13 @@ class CommitMetadata:
             raise CorruptTableError(f"{where} is not valid JSON: {exc}") from exc
         if not isinstance(obj, dict):
             raise CorruptTableError(f"{where} is not a JSON object")
+        return cls.from_json_obj(obj, where)
+
+    @classmethod
+    def from_json_obj(
+        cls, obj: Mapping[str, Any], where: str = "commit metadata"
+    ) -> CommitMetadata:
+        """From the JSON object shape (which the Avro form of layout 2 decodes to as well)."""
         stats = {
             p: tuple(WriteStat.from_json_obj(s) for s in (entries or []))
             for p, entries in (obj.get("partitionToWriteStats") or {}).items()

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 import attrs
 
-from hudiwrite.timeline.instant import Action, Instant
+from hudiwrite.model.filegroup import SliceRules
+from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.layout import TableLayout
 
 __all__ = ["Timeline"]
@@ -45,47 +46,35 @@ class Timeline:
 
     @property
     def completed_writes(self) -> tuple[Instant, ...]:
-        """Completed commits, delta commits and replace commits: the data-changing instants."""
-        return tuple(i for i in self.completed if i.action in Action.WRITES)
+        """Completed commits, delta commits and replace commits: the data-changing instants,
+        in the order they completed."""
+        writes = [i for i in self.completed if i.action in Action.WRITES]
+        return tuple(sorted(writes, key=lambda i: (i.completion_time or i.time, i.time)))
 
     @property
     def pending_compactions(self) -> tuple[Instant, ...]:
         return tuple(i for i in self.pending if i.action == Action.COMPACTION)
-
-    def pending_writes(self) -> tuple[Instant, ...]:
-        """Instants of writes that started and never completed (crashed or still running)."""
-        return tuple(
-            i
-            for i in self.pending
-            if i.action in (Action.DELTA_COMMIT, Action.COMMIT, Action.REPLACE_COMMIT)
-        )
-
-    def completed_times(self) -> frozenset[str]:
-        return frozenset(i.time for i in self.completed)
 
     def latest_completed_write(self) -> Instant | None:
         writes = self.completed_writes
         return writes[-1] if writes else None
 
     def last_time(self) -> str | None:
-        """The greatest instant time on the timeline, in any state."""
-        return max((i.time for i in self.instants), default=None)
+        """The greatest instant (or completion) time on the timeline, in any state."""
+        times = [i.time for i in self.instants]
+        times += [i.completion_time for i in self.instants if i.completion_time]
+        return max(times, default=None)
 
     def start_time(self) -> str | None:
         """The first instant of the active timeline (older instants were archived)."""
         return self.instants[0].time if self.instants else None
 
-    def is_visible_base_instant(self, time: str) -> bool:
-        """Whether a file slice based at ``time`` is readable: its instant completed, it is
-        older than the active timeline, or it is a pending compaction's new slice."""
+    def completion_time(self, time: str) -> str | None:
+        """When the instant requested at ``time`` completed (layout 2), else None."""
         for i in self.instants:
-            if i.time == time and (i.is_completed or i.action == Action.COMPACTION):
-                return True
-        start = self.start_time()
-        return start is not None and time < start and self._no_pending_at(time)
-
-    def _no_pending_at(self, time: str) -> bool:
-        return not any(i.time == time for i in self.pending)
+            if i.time == time and i.is_completed:
+                return i.completion_time or i.time
+        return None
 
     def is_completed(self, time: str) -> bool:
         """Whether ``time`` is a completed instant or lies before the active timeline."""
@@ -94,3 +83,56 @@ class Timeline:
                 return i.is_completed
         start = self.start_time()
         return start is not None and time < start
+
+    def is_visible_base_instant(self, time: str) -> bool:
+        """Whether a file slice based at ``time`` is readable: its instant completed, it is
+        older than the active timeline, or it is a pending compaction's new slice."""
+        for i in self.instants:
+            if i.time == time and (i.is_completed or i.action == Action.COMPACTION):
+                return True
+        start = self.start_time()
+        return start is not None and time < start and not any(i.time == time for i in self.pending)
+
+    def slice_rules(self) -> SliceRules:
+        pending = frozenset(i.time for i in self.pending_compactions)
+        completion = None
+        if self.layout.has_completion_times:
+            times = {i.time: (i.completion_time or i.time) for i in self.completed}
+            start = self.start_time()
+
+            def completion_of(time: str) -> str | None:
+                found = times.get(time)
+                if found is None and start is not None and time < start:
+                    return time  # archived: completed before the active timeline began
+                return found
+
+            completion = completion_of
+
+        def visible(time: str) -> bool:
+            if self.layout.has_completion_times:
+                # Layout 2: a file is visible if the instant that wrote it completed.
+                return self.is_completed(time) or time in pending
+            return self.is_visible_base_instant(time)
+
+        return SliceRules(
+            is_visible=visible,
+            is_pending_compaction=pending.__contains__,
+            completion_time=completion,
+            pending_compactions=tuple(sorted(pending)),
+        )
+
+    def as_of(self, time: str) -> Timeline:
+        """The timeline as a reader at ``time`` sees it: instants completed later are pending.
+
+        On layout 2 "completed by then" means a completion time at or before ``time``; on
+        layout 1 an instant time at or before it.
+        """
+        out = []
+        for i in self.instants:
+            if i.time > time:
+                continue
+            if i.is_completed and (i.completion_time or i.time) > time:
+                out.append(attrs.evolve(i, state=State.INFLIGHT, completion_time=None))
+            else:
+                out.append(i)
+        return Timeline(self.layout, tuple(out))

@@ -69,6 +69,6 @@ class WriteContext:
     schema: TableSchema
     keygen: KeyGenerator
     ordering_field: str | None
-    payload_class: str
+    merge_semantics: str
     layout: TableLayout
     settings: WriteSettings

@@ -129,7 +129,7 @@ def _live_keys(
             tagged.column(PARTITION).to_pylist(), tagged.column(FILE_ID).to_pylist(), strict=True
         )
     }
-    settings = MergeSettings(ctx.ordering_field, ctx.payload_class)
+    settings = MergeSettings(ctx.ordering_field, ctx.merge_semantics)
     schema = ctx.schema.arrow_with_meta
     pieces = []
     for file_slice in slices:
