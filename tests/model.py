@@ -51,6 +51,7 @@ class TableModel:
         self.ordering = ordering
         self.snapshot: dict[Key, tuple[Row, str]] = {}
         self.base: dict[Key, tuple[Row, str]] = {}
+        self.history: list[tuple[str, dict[Key, tuple[Row, str]]]] = []
 
     def _winners(self, rows: Sequence[Row]) -> dict[Key, Row]:
         best: dict[Key, Row] = {}
@@ -115,6 +116,20 @@ class TableModel:
 
     def expected_snapshot(self) -> Counter[Any]:
         return self._expected(self.snapshot, self.columns)
+
+    def remember(self, instant: str) -> None:
+        """Record the state after the commit at ``instant`` (for time travel checks)."""
+        self.history.append((instant, dict(self.snapshot)))
+
+    def expected_as_of(self, index: int) -> Counter[Any]:
+        return self._expected(self.history[index][1], self.columns)
+
+    def expected_incremental(self, start: int, end: int) -> Counter[Any]:
+        """Records written by commits ``start+1 .. end`` (history indices; ``start`` -1 means
+        from the first commit), as of ``end``."""
+        instants = {t for t, _ in self.history[start + 1 : end + 1]}
+        state = self.history[end][1]
+        return self._expected({k: v for k, v in state.items() if v[1] in instants}, self.columns)
 
     def expected_read_optimized(self) -> Counter[Any]:
         return self._expected(self.base, self.columns)

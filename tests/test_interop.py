@@ -165,7 +165,25 @@ def run_workload(ops: list[tuple[str, list[dict[str, Any]]]], options: hw.TableO
                 result = table.delete(batch.select(["id", "part"]))
                 counts = model.delete(model_rows, result.instant_time)
             assert (result.num_inserted, result.num_updated, result.num_deleted) == counts
+            model.remember(result.instant_time)
             check_reads(path, table, model)
+        check_history(table, model)
+
+
+def check_history(table: hw.HudiTable, model: TableModel) -> None:
+    """Time travel to every commit, and incremental reads over every window, equal the
+    model's state then and its changes in that window."""
+    times = [t for t, _ in model.history]
+    for index, instant in enumerate(times):
+        got = model.actual(table.to_arrow(as_of=instant))
+        want = model.expected_as_of(index)
+        assert got == want, f"as_of {instant}:\n" + diff(want, got)
+    for start in range(-1, len(times)):
+        for end in range(start + 1, len(times)):
+            begin = times[start] if start >= 0 else "00000000000000000"
+            got = model.actual(table.read_incremental(begin, times[end]))
+            want = model.expected_incremental(start, end)
+            assert got == want, f"incremental ({begin}, {times[end]}]:\n" + diff(want, got)
 
 
 _settings = settings(
