@@ -95,7 +95,7 @@ class WriteStat:
             file_id=str(obj.get("fileId") or ""),
             path=obj.get("path"),
             partition_path=obj.get("partitionPath"),
-            prev_commit=str(obj.get("prevCommit")),
+            prev_commit=str(obj.get("prevCommit") or "null"),
             num_writes=num("numWrites"),
             num_deletes=num("numDeletes"),
             num_update_writes=num("numUpdateWrites"),
