@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Iterable
 
 import attrs
 
+from hudiwrite.exceptions import UnsupportedTableError
 from hudiwrite.model.naming import (
     BaseFileName,
     LogFileName,
@@ -127,6 +128,8 @@ def group_files(
     for name, size in files:
         parsed_log = parse_log_file_name(name)
         if parsed_log is not None:
+            if parsed_log.suffix:
+                continue  # change-data-capture logs are not part of the table's data
             logs.setdefault(parsed_log.file_id, []).append(
                 LogFile(partition, parsed_log, name, size)
             )
@@ -134,6 +137,10 @@ def group_files(
         parsed_base = parse_base_file_name(name)
         if parsed_base is None:
             continue
+        if parsed_base.extension != ".parquet":
+            raise UnsupportedTableError(
+                f"base file {partition}/{name}: only parquet base files can be read"
+            )
         instant = parsed_base.instant
         if not rules.is_visible(instant) or rules.is_pending_compaction(instant):
             continue

@@ -16,7 +16,7 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hudiwrite.exceptions import InvalidOptionError
+from hudiwrite.exceptions import InvalidOptionError, UnsupportedTableError
 from hudiwrite.formats.avro_schema import META_FIELDS
 from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.model.keys import DEFAULT_PARTITION
@@ -216,6 +216,7 @@ def plan_snapshot(
     read_optimized: bool = False,
 ) -> ReadPlan:
     """The plan of a snapshot (or read-optimized) query as of ``as_of`` (default: latest)."""
+    _check_readable(meta)
     full_timeline = meta.timeline()
     timeline = full_timeline.as_of(_instant_arg(as_of, "as_of")) if as_of else full_timeline
     latest = timeline.latest_completed_write()
@@ -257,6 +258,7 @@ def plan_incremental(
     As Spark's incremental query on a MOR table: the file groups those commits wrote are read
     as of ``end``, and the rows whose commit time is one of those commits are returned.
     """
+    _check_readable(meta)
     start = _instant_arg(start, "start")
     full = meta.timeline()
     end_time = _instant_arg(end, "end") if end is not None else None
@@ -299,6 +301,18 @@ def plan_incremental(
         row_filter=pc.field(COMMIT_TIME).isin(times),
         columns=_check_columns(stored, columns),
     )
+
+
+def _check_readable(meta: MetaClient) -> None:
+    config = meta.config
+    if config.base_file_format != "PARQUET":
+        raise UnsupportedTableError(
+            f"base file format {config.base_file_format} is not supported (only PARQUET)"
+        )
+    if config.table_type == "MERGE_ON_READ" and not config.populate_meta_fields:
+        raise UnsupportedTableError(
+            "Merge-on-Read tables without meta fields cannot be merged by record key yet"
+        )
 
 
 def _completed_at(instant: Any) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from hudiwrite.exceptions import CorruptTableError, TableNotFoundError
+from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.model.naming import HOODIE_DIR
 from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE, TableConfig
 from hudiwrite.storage import Storage
@@ -113,6 +115,23 @@ class MetaClient:
             if schema:
                 return schema
         return self.config.create_schema
+
+    def compaction_plan(self, instant: Instant) -> dict[str, Any]:
+        """The Avro ``HoodieCompactionPlan`` of a compaction instant (requested file)."""
+        requested = Instant(instant.time, Action.COMPACTION, State.REQUESTED)
+        data = self.storage.read_bytes(self.instant_path(requested))
+        record = read_single_record(data)
+        if record is None:
+            raise CorruptTableError(f"compaction plan {requested} is empty")
+        return record.record
+
+    def pending_compaction_groups(self, timeline: Timeline) -> dict[tuple[str, str], str]:
+        """(partition, file id) -> instant of each file group a pending compaction covers."""
+        out: dict[tuple[str, str], str] = {}
+        for instant in timeline.pending_compactions:
+            for op in self.compaction_plan(instant).get("operations") or []:
+                out[(op.get("partitionPath") or "", op["fileId"])] = instant.time
+        return out
 
     def replaced_file_groups(self, timeline: Timeline) -> frozenset[tuple[str, str]]:
         """(partition, file id) of file groups replaced by completed replace commits."""

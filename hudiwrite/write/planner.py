@@ -111,6 +111,36 @@ class WritePlan:
         return CommitMetadata(stats, self.operation)
 
 
+def _log_target(
+    group: FileGroup, layout: TableLayout, instant_time: str, compaction: str | None
+) -> LogTarget:
+    """Where a write's new log file of ``group`` goes.
+
+    Layout 1 names a log after its file slice: the latest slice's base instant, or, while a
+    compaction of the group is pending, the compaction instant (the slice the compaction's
+    base file will start; protocol §4.1). Layout 2 names logs after the writing instant.
+    """
+    latest = group.latest_slice()
+    assert latest is not None
+    if not layout.log_named_by_slice:
+        base_instant = instant_time
+    elif compaction is not None and compaction > latest.base_instant:
+        base_instant = compaction
+    else:
+        base_instant = latest.base_instant
+    slice_logs = [f for s in group.slices if s.base_instant == base_instant for f in s.log_files]
+    versions = [f.version for f in slice_logs if f.parsed.base_instant == base_instant]
+    base = next((s.base_file for s in group.slices if s.base_instant == base_instant), None)
+    return LogTarget(
+        partition=group.partition,
+        file_id=group.file_id,
+        base_instant=base_instant,
+        base_file_name=base.name if base is not None else "",
+        existing_logs=tuple(f.name for f in slice_logs),
+        next_version=max(versions, default=0) + 1,
+    )
+
+
 def dedupe(keys: pa.Table) -> pa.Table:
     """One row per (record key, partition path): the greatest ordering value, ties to the later
     row (Hudi's precombine within a batch). Rows stay in input order."""
@@ -144,13 +174,17 @@ def plan_write(
     instant_time: str,
     insert_duplicates: str = "fail",
     live_keys: pa.Table | None = None,
+    pending_compactions: Mapping[tuple[str, str], str] | None = None,
 ) -> WritePlan:
     """Destinations for all ``total`` input rows, given the ``survivors`` of :func:`dedupe`.
 
     ``tagged`` is the index's answer: (record key, partition path, file id) of existing keys.
     For inserts, ``live_keys`` (record key, partition path) says which tagged keys are live in
     the snapshot; a tagged key that was deleted is revived as an update of its file group.
+    ``pending_compactions`` maps (partition, file id) to the instant of a compaction planned
+    but not completed for that file group.
     """
+    pending_compactions = pending_compactions or {}
     joined = survivors.join(
         tagged, keys=[RECORD_KEY, PARTITION], join_type="left outer", use_threads=False
     )
@@ -227,19 +261,7 @@ def plan_write(
     targets: dict[tuple[str, str], LogTarget] = {}
     by_id = {(g.partition, g.file_id): g for gs in groups.values() for g in gs}
     for key in set(update_counts) | set(delete_counts):
-        group = by_id[key]
-        latest = group.latest_slice()
-        assert latest is not None
-        base_instant = latest.base_instant if layout.log_named_by_slice else instant_time
-        versions = [f.version for f in latest.log_files if f.parsed.base_instant == base_instant]
-        targets[key] = LogTarget(
-            partition=key[0],
-            file_id=key[1],
-            base_instant=base_instant,
-            base_file_name=latest.base_file.name if latest.base_file is not None else "",
-            existing_logs=tuple(f.name for f in latest.log_files),
-            next_version=max(versions, default=0) + 1,
-        )
+        targets[key] = _log_target(by_id[key], layout, instant_time, pending_compactions.get(key))
     return WritePlan(
         operation=operation,
         dest=row_dest.combine_chunks() if isinstance(row_dest, pa.ChunkedArray) else row_dest,

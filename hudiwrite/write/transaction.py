@@ -90,6 +90,7 @@ def run_write(
             instant_time=instant_time,
             insert_duplicates=ctx.settings.insert_duplicates,
             live_keys=live,
+            pending_compactions=meta.pending_compaction_groups(timeline),
         )
         existing = {p for p in partitions if _has_metafile(storage, p)}
         if before_start is not None:
