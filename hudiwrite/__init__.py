@@ -16,6 +16,7 @@ from hudiwrite.exceptions import (
     UnsupportedTypeError,
 )
 from hudiwrite.table import HudiTable, WriteResult, write_hudi
+from hudiwrite.timeline.instant import Instant, State
 
 __version__ = "0.1.0.dev0"
 
@@ -24,10 +25,12 @@ __all__ = [
     "CorruptTableError",
     "HudiError",
     "HudiTable",
+    "Instant",
     "InvalidOptionError",
     "InvalidRecordError",
     "PayloadClass",
     "SchemaMismatchError",
+    "State",
     "TableExistsError",
     "TableNotFoundError",
     "TableOptions",
