@@ -15,13 +15,17 @@ from hudiwrite.exceptions import (
     UnsupportedTableError,
     UnsupportedTypeError,
 )
+from hudiwrite.services.settings import ArchiveResult, CleanResult, CompactionResult
 from hudiwrite.table import HudiTable, WriteResult, write_hudi
 from hudiwrite.timeline.instant import Instant, State
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ArchiveResult",
+    "CleanResult",
     "CommitConflictError",
+    "CompactionResult",
     "CorruptTableError",
     "HudiError",
     "HudiTable",

@@ -22,6 +22,11 @@ def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
         raise InvalidOptionError(f"{attribute.name} must be a positive integer, got {value!r}")
 
 
+def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, int) or value <= 0):
+        raise InvalidOptionError(f"{attribute.name} must be a positive integer or None")
+
+
 def _one_of(*allowed: object) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
     def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value not in allowed:
@@ -74,3 +79,46 @@ class TableOptions:
     max_memory_bytes: int = attrs.field(default=512 * 1024 * 1024, validator=_positive)
     #: Threads used to read and write files in parallel.
     max_workers: int = attrs.field(factory=lambda: min(4, os.cpu_count() or 1), validator=_positive)
+
+    # -- table services (run inline after a commit; see HudiTable.compact/clean/archive) ------
+
+    #: Schedule and run a compaction after this many delta commits since the last one
+    #: (``hoodie.compact.inline.max.delta.commits``); None turns inline compaction off.
+    compaction_delta_commits: int | None = attrs.field(default=5, validator=_positive_or_none)
+    #: Also compact when one file group's log files reach this many bytes; None: no limit.
+    compaction_log_bytes: int | None = attrs.field(default=None, validator=_positive_or_none)
+    #: Cleaning policy: keep the file slices the last ``clean_retained`` commits read
+    #: (``"keep_latest_commits"``), or the latest ``clean_retained`` slices of every file
+    #: group (``"keep_latest_file_versions"``).
+    clean_policy: Literal["keep_latest_commits", "keep_latest_file_versions"] = attrs.field(
+        default="keep_latest_commits",
+        validator=_one_of("keep_latest_commits", "keep_latest_file_versions"),
+    )
+    #: Commits (or file versions) the cleaner retains (``hoodie.cleaner.commits.retained``).
+    clean_retained: int = attrs.field(default=10, validator=_positive)
+    #: Clean after each commit.
+    auto_clean: bool = True
+    #: Archive the oldest instants when the active timeline holds more than
+    #: ``archive_max_instants`` completed commits, down to ``archive_min_instants``
+    #: (``hoodie.keep.min.commits`` / ``hoodie.keep.max.commits``).
+    archive_min_instants: int = attrs.field(default=20, validator=_positive)
+    archive_max_instants: int = attrs.field(default=30, validator=_positive)
+    #: Archive after each commit.
+    auto_archive: bool = True
+    #: Roll back writes that started and never completed at the start of the next write
+    #: (``"eager"``, right for a single writer) or leave them to :meth:`rollback_failed`.
+    rollback_failed_writes: Literal["eager", "never"] = attrs.field(
+        default="eager", validator=_one_of("eager", "never")
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.archive_min_instants >= self.archive_max_instants:
+            raise InvalidOptionError("archive_min_instants must be below archive_max_instants")
+        if (
+            self.clean_policy == "keep_latest_commits"
+            and self.archive_min_instants <= self.clean_retained
+        ):
+            raise InvalidOptionError(
+                "archive_min_instants must exceed clean_retained: the active timeline has to "
+                "hold every commit the cleaner retains"
+            )

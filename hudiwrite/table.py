@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from hudiwrite.config import TableOptions
 from hudiwrite.exceptions import (
+    HudiError,
     InvalidOptionError,
     SchemaMismatchError,
     TableExistsError,
@@ -34,6 +35,15 @@ from hudiwrite.model.tableconfig import (
     table_checksum,
 )
 from hudiwrite.read.snapshot import Filter, plan_incremental, plan_snapshot, table_schema
+from hudiwrite.services.compaction import run_compaction
+from hudiwrite.services.settings import (
+    ArchiveResult,
+    ArchiveSettings,
+    CleanResult,
+    CleanSettings,
+    CompactionResult,
+    CompactionSettings,
+)
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Instant
 from hudiwrite.timeline.layout import layout_for_version
@@ -281,10 +291,97 @@ class HudiTable:
 
     def _write(self, operation: str, data: Any) -> WriteResult:
         ctx = self._write_context()
-        outcome = run_write(
-            self._meta, ctx, operation, data, before_start=self._disable_metadata_table
-        )
+
+        def before_start() -> bool:
+            changed = self._disable_metadata_table()
+            if self._options.rollback_failed_writes == "eager":
+                changed = bool(self.rollback_failed()) or changed
+            return changed
+
+        outcome = run_write(self._meta, ctx, operation, data, before_start=before_start)
+        self._run_inline_services()
         return WriteResult._from_outcome(outcome)
+
+    # -- table services ---------------------------------------------------------------------
+
+    def _check_services_writable(self) -> None:
+        config = self._meta.config
+        if config.table_type != _MOR or not self._meta.layout.writable:
+            raise UnsupportedTableError(
+                f"table services need a writable Merge-on-Read table (version 6); this one is "
+                f"{config.table_type} version {config.version}"
+            )
+
+    def _compaction_settings(self) -> CompactionSettings:
+        opts = self._options
+        return CompactionSettings(
+            delta_commits=opts.compaction_delta_commits,
+            log_bytes=opts.compaction_log_bytes,
+            compression=opts.parquet_compression,
+            max_workers=opts.max_workers,
+        )
+
+    def compact(self, *, plan_only: bool = False) -> CompactionResult:
+        """Schedule a compaction of every file group with log files, and (unless
+        ``plan_only``) execute all pending compaction plans, including ones another process
+        scheduled."""
+        self._meta.reload_config()
+        self._check_services_writable()
+        return run_compaction(self._meta, self._compaction_settings(), plan_only=plan_only)
+
+    def clean(self) -> CleanResult:
+        """Delete file slices no retained commit reads (``TableOptions.clean_policy``)."""
+        from hudiwrite.services.clean import run_clean
+
+        self._meta.reload_config()
+        self._check_services_writable()
+        opts = self._options
+        return run_clean(self._meta, CleanSettings(opts.clean_policy, opts.clean_retained))
+
+    def archive(self) -> ArchiveResult:
+        """Move the oldest instants out of the active timeline into ``.hoodie/archived/``."""
+        from hudiwrite.services.archive import run_archive
+
+        self._meta.reload_config()
+        self._check_services_writable()
+        opts = self._options
+        settings = ArchiveSettings(opts.archive_min_instants, opts.archive_max_instants)
+        return run_archive(self._meta, settings)
+
+    def rollback_failed(self) -> tuple[Instant, ...]:
+        """Roll back every write that started and never completed (a crash mid-write), and
+        finish rollbacks that were themselves interrupted. Returns the rolled-back instants."""
+        from hudiwrite.services.rollback import rollback_failed_writes
+
+        self._meta.reload_config()
+        self._check_services_writable()
+        return rollback_failed_writes(self._meta)
+
+    def _run_inline_services(self) -> None:
+        """Post-commit services. The write is already committed: a service that fails is
+        logged and left pending for the next run, not turned into a failed write."""
+        opts = self._options
+        steps: list[tuple[str, Callable[[], object]]] = []
+        if opts.compaction_delta_commits is not None or opts.compaction_log_bytes is not None:
+            steps.append(
+                (
+                    "compaction",
+                    lambda: run_compaction(self._meta, self._compaction_settings(), force=False),
+                )
+            )
+        if opts.auto_clean:
+            steps.append(("cleaning", self.clean))
+        if opts.auto_archive:
+            steps.append(("archival", self.archive))
+        for name, step in steps:
+            try:
+                step()
+            except HudiError:
+                raise
+            except Exception:
+                log.warning(
+                    "inline %s of %s failed; it will be retried", name, self.uri, exc_info=True
+                )
 
     def _write_context(self) -> WriteContext:
         meta = self._meta
@@ -340,7 +437,7 @@ class HudiTable:
             ),
         )
 
-    def _disable_metadata_table(self) -> None:
+    def _disable_metadata_table(self) -> bool:
         """A metadata table hudiwrite does not maintain would hide new files from readers that
         trust it: remove it and clear its partitions, as Hudi does when a writer runs with the
         metadata table disabled."""
@@ -351,7 +448,7 @@ class HudiTable:
             Keys.METADATA_PARTITIONS_INFLIGHT
         )
         if not has_dir and not flagged:
-            return
+            return False
         log.warning(
             "table %s has a metadata table; hudiwrite does not maintain it, so it is being "
             "removed (as Hudi does when a writer disables the metadata table)",
@@ -364,6 +461,7 @@ class HudiTable:
             _update_properties(meta.storage, updated)
             meta.reload_config()
         meta.storage.delete_tree(METADATA_TABLE_DIR)
+        return True
 
     # -- reads ------------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ class TableModel:
         self.snapshot: dict[Key, tuple[Row, str]] = {}
         self.base: dict[Key, tuple[Row, str]] = {}
         self.history: list[tuple[str, dict[Key, tuple[Row, str]]]] = []
+        self.compactions = 0
 
     def _winners(self, rows: Sequence[Row]) -> dict[Key, Row]:
         best: dict[Key, Row] = {}
@@ -116,6 +117,12 @@ class TableModel:
 
     def expected_snapshot(self) -> Counter[Any]:
         return self._expected(self.snapshot, self.columns)
+
+    def compacted(self, count: int) -> None:
+        """A compaction of every file group with logs ran: base files now hold the snapshot
+        (records keep their commit times; deleted keys are gone from base files)."""
+        self.base = dict(self.snapshot)
+        self.compactions = count
 
     def remember(self, instant: str) -> None:
         """Record the state after the commit at ``instant`` (for time travel checks)."""

@@ -80,8 +80,15 @@ def _schedule_compaction(path: Path, instant: str, partition: str) -> tuple[str,
 
 def test_only_committed_data_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "t"
+    # No inline compaction: the compaction below must stay pending while we read.
+    options = hw.TableOptions(compaction_delta_commits=None)
     t = hw.HudiTable.create(
-        str(path), SCHEMA, record_key="id", partition_by="city", ordering_field="ts"
+        str(path),
+        SCHEMA,
+        record_key="id",
+        partition_by="city",
+        ordering_field="ts",
+        options=options,
     )
     r1 = t.upsert(_batch(["a", "b", "c"], 1))
     r2 = t.upsert(_batch(["a"], 2))

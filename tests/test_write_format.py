@@ -286,7 +286,10 @@ def test_memory_filesystem_and_storage_options() -> None:
 def test_concurrent_commit_on_same_file_group_conflicts(table: hw.HudiTable) -> None:
     root = Path(table.uri)
     table.upsert(_rows(["a", "b"], 1, ["sf", "sf"]))
-    other = hw.HudiTable.open(table.uri)
+    # Two writers at once: neither may roll back the other's in-flight write.
+    concurrent = hw.TableOptions(rollback_failed_writes="never")
+    table = hw.HudiTable.open(table.uri, options=concurrent)
+    other = hw.HudiTable.open(table.uri, options=concurrent)
     original = executor_module.WriteExecutor.run
     calls = []
 

@@ -52,6 +52,12 @@ class Timeline:
         return tuple(sorted(writes, key=lambda i: (i.completion_time or i.time, i.time)))
 
     @property
+    def pending_writes(self) -> tuple[Instant, ...]:
+        """Writes that started and have not completed (running, or crashed)."""
+        writes = (Action.DELTA_COMMIT, Action.COMMIT, Action.REPLACE_COMMIT)
+        return tuple(i for i in self.pending if i.action in writes)
+
+    @property
     def pending_compactions(self) -> tuple[Instant, ...]:
         return tuple(i for i in self.pending if i.action == Action.COMPACTION)
 

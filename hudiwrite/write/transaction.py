@@ -52,49 +52,29 @@ def run_write(
     ctx: WriteContext,
     operation: str,
     data: Any,
-    before_start: Callable[[], None] | None = None,
+    before_start: Callable[[], bool] | None = None,
 ) -> CommitOutcome:
     """Write ``data`` as one delta commit.
 
     ``before_start`` runs once the input is validated and planned, just before the first
-    timeline file: table changes a write needs (removing a metadata table) happen only for
-    writes that will go ahead.
+    timeline file: table changes a write needs (removing a metadata table, rolling back
+    failed writes) happen only for writes that will go ahead. When it reports a change, the
+    write is planned again against the changed table.
     """
     storage = meta.storage
     prepared = prepare_input(data, ctx, keys_only=operation == Operation.DELETE)
     with prepared:
-        timeline = meta.timeline()
         survivors = dedupe(prepared.keys)
         partitions = sorted(pc.unique(survivors.column(PARTITION)).to_pylist())
-        view = FileSystemView.load(
-            storage, timeline, partitions, replaced=meta.replaced_file_groups(timeline)
-        )
-        slices = [s for p in partitions for s in view.latest_slices(p)]
-        tagged = lookup_keys(
-            storage,
-            slices,
-            survivors.select([RECORD_KEY, PARTITION]),
-            max_workers=ctx.settings.max_workers,
-        )
-        live = None
-        if operation == Operation.INSERT and tagged.num_rows:
-            live = _live_keys(meta, ctx, timeline, slices, tagged)
-        instant_time = CLOCK.next(after=timeline.last_time())
-        plan = plan_write(
-            operation,
-            prepared.num_rows,
-            survivors,
-            tagged,
-            view.groups,
-            layout=ctx.layout,
-            instant_time=instant_time,
-            insert_duplicates=ctx.settings.insert_duplicates,
-            live_keys=live,
-            pending_compactions=meta.pending_compaction_groups(timeline),
-        )
+        while True:
+            timeline = meta.timeline()
+            instant_time, plan = _plan(
+                meta, ctx, operation, prepared.num_rows, survivors, partitions, timeline
+            )
+            if before_start is None or not before_start():
+                break
+            before_start = None  # the table changed under the plan: plan once more
         existing = {p for p in partitions if _has_metafile(storage, p)}
-        if before_start is not None:
-            before_start()
         txn = _Transaction(meta, instant_time, timeline)
         txn.start(plan)
         try:
@@ -114,6 +94,46 @@ def run_write(
         num_updated=plan.num_updates,
         num_deleted=plan.num_deletes,
     )
+
+
+def _plan(
+    meta: MetaClient,
+    ctx: WriteContext,
+    operation: str,
+    total: int,
+    survivors: pa.Table,
+    partitions: list[str],
+    timeline: Timeline,
+) -> tuple[str, WritePlan]:
+    """Tag the surviving keys against the table and decide where every row goes."""
+    storage = meta.storage
+    view = FileSystemView.load(
+        storage, timeline, partitions, replaced=meta.replaced_file_groups(timeline)
+    )
+    slices = [s for p in partitions for s in view.latest_slices(p)]
+    tagged = lookup_keys(
+        storage,
+        slices,
+        survivors.select([RECORD_KEY, PARTITION]),
+        max_workers=ctx.settings.max_workers,
+    )
+    live = None
+    if operation == Operation.INSERT and tagged.num_rows:
+        live = _live_keys(meta, ctx, timeline, slices, tagged)
+    instant_time = CLOCK.next(after=timeline.last_time())
+    plan = plan_write(
+        operation,
+        total,
+        survivors,
+        tagged,
+        view.groups,
+        layout=ctx.layout,
+        instant_time=instant_time,
+        insert_duplicates=ctx.settings.insert_duplicates,
+        live_keys=live,
+        pending_compactions=meta.pending_compaction_groups(timeline),
+    )
+    return instant_time, plan
 
 
 def _live_keys(

@@ -1,0 +1,307 @@
+"""Rollback of writes that never completed (protocol §8.3).
+
+A write that crashed before its commit file is invisible to readers, but its files stay.
+Rolling it back, as Hudi 0.14/0.15 does:
+
+1. plan: ``R.rollback.requested`` (Avro ``HoodieRollbackPlan``) lists the base files the
+   failed instant F created (deleted) and the log files it wrote into existing file slices
+   (neutralised by a rollback command block), found from F's markers or, without markers,
+   by listing;
+2. ``R.rollback.inflight``;
+3. execute: delete the files, append one new log file with a ROLLBACK command block
+   (TARGET = F) to each slice F wrote logs into;
+4. ``R.rollback`` (Avro ``HoodieRollbackMetadata``);
+5. delete F's timeline files and markers.
+
+Every step leaves the table readable: F never completes, so readers ignore its files
+throughout. A rollback that is itself interrupted is finished from its plan by the next one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from hudiwrite.exceptions import CorruptTableError
+from hudiwrite.formats.avro_ocf import read_single_record, write_single_record
+from hudiwrite.formats.hudi_avro_schemas import schema_json
+from hudiwrite.formats.logblock import BlockType, HeaderKey, encode_block, rollback_command_block
+from hudiwrite.formats.logfile import LogFileBlock, iter_blocks
+from hudiwrite.model.naming import (
+    HOODIE_DIR,
+    PARTITION_METAFILE,
+    join_partition,
+    log_file_name,
+    parse_base_file_name,
+    parse_log_file_name,
+)
+from hudiwrite.read.fsview import list_all_partitions
+from hudiwrite.storage import Storage
+from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
+from hudiwrite.timeline.metaclient import MetaClient
+from hudiwrite.timeline.timeline import Timeline
+
+__all__ = ["rollback_failed_writes", "rollback_instant"]
+
+#: The write token Java's rollback uses for the command-block log files it writes [V].
+ROLLBACK_TOKEN = "1-0-1"
+_MARKER = ".marker."
+
+
+def rollback_failed_writes(meta: MetaClient) -> tuple[Instant, ...]:
+    """Finish interrupted rollbacks, then roll back every write that never completed."""
+    timeline = meta.timeline()
+    done: list[Instant] = []
+    for pending in [i for i in timeline.pending if i.action == Action.ROLLBACK]:
+        plan = _read_plan(meta, pending.time)
+        target = plan.get("instantToRollback") or {}
+        _execute(meta, pending.time, plan, resume=True)
+        done.append(
+            Instant(str(target.get("commitTime")), str(target.get("action")), State.INFLIGHT)
+        )
+    timeline = meta.timeline()
+    for failed in timeline.pending_writes:
+        rollback_instant(meta, failed, timeline)
+        done.append(failed)
+    return tuple(done)
+
+
+def rollback_instant(meta: MetaClient, failed: Instant, timeline: Timeline) -> str:
+    """Roll back one failed write; returns the rollback instant."""
+    plan = _plan(meta, failed, timeline)
+    instant_time = CLOCK.next(after=timeline.last_time())
+    data = write_single_record(schema_json("HoodieRollbackPlan"), plan)
+    meta.write_instant(Instant(instant_time, Action.ROLLBACK, State.REQUESTED), data)
+    _execute(meta, instant_time, plan, resume=False)
+    return instant_time
+
+
+# -- planning ------------------------------------------------------------------------------
+
+
+def _display(storage: Storage, rel: str, scheme: bool) -> str:
+    """A path as Java records it: base files as plain paths, log files with their scheme."""
+    qualified = storage.qualified(rel)
+    if not scheme and qualified.startswith("file:"):
+        return storage.full_path(rel)
+    return qualified
+
+
+def _relative(storage: Storage, recorded: str) -> str:
+    """The table-relative path of a path recorded in a plan (with or without a scheme)."""
+    path = recorded
+    if path.startswith("file:"):
+        path = path[len("file:") :]
+    elif "://" in path:
+        path = path.split("://", 1)[1]
+        root = storage.root.lstrip("/")
+        if path.startswith(root):
+            return path[len(root) :].lstrip("/")
+    root = storage.root.rstrip("/")
+    if path.startswith(root + "/"):
+        return path[len(root) + 1 :]
+    raise CorruptTableError(f"rollback plan names {recorded!r}, outside the table")
+
+
+def _written_by(storage: Storage, rel: str, instant: str) -> bool:
+    """Whether a log file holds a block of ``instant`` (for rollbacks without markers)."""
+    try:
+        data = storage.read_bytes(rel)
+    except FileNotFoundError:
+        return False
+    return any(
+        isinstance(e, LogFileBlock) and e.block.instant_time == instant for e in iter_blocks(data)
+    )
+
+
+def _candidates(meta: MetaClient, failed: Instant) -> Iterable[tuple[str, str]]:
+    """(partition, file name) of the data files the failed write may have created."""
+    storage = meta.storage
+    marker_root = f"{HOODIE_DIR}/.temp/{failed.time}"
+    markers = storage.walk_files(marker_root)
+    if markers:
+        for f in markers:
+            rel = f.path[len(marker_root) + 1 :]
+            if _MARKER not in rel:
+                continue
+            data_rel = rel.rsplit(_MARKER, 1)[0]
+            partition, _, name = data_rel.rpartition("/")
+            yield partition, name
+        return
+    # No markers (deleted, or never written): list the partitions and look for the instant.
+    for partition, files in list_all_partitions(storage).items():
+        for f in files:
+            base = parse_base_file_name(f.name)
+            if base is not None and base.instant == failed.time:
+                yield partition, f.name
+                continue
+            log = parse_log_file_name(f.name)
+            if log is not None and (
+                log.base_instant == failed.time or _written_by(storage, f.path, failed.time)
+            ):
+                yield partition, f.name
+
+
+def _plan(meta: MetaClient, failed: Instant, timeline: Timeline) -> dict[str, Any]:
+    storage = meta.storage
+    deletes: dict[str, list[str]] = {}
+    appends: dict[tuple[str, str, str], dict[str, int]] = {}
+    for partition, name in sorted(set(_candidates(meta, failed))):
+        rel = join_partition(partition, name)
+        if not storage.exists(rel):
+            continue
+        log = parse_log_file_name(name)
+        if log is None or log.base_instant == failed.time:
+            # Base files, and logs of file groups the failed write created: delete.
+            deletes.setdefault(partition, []).append(_display(storage, rel, scheme=False))
+            continue
+        key = (partition, log.file_id, log.base_instant)
+        appends.setdefault(key, {})[_display(storage, rel, scheme=True)] = storage.size(rel)
+    requests: list[dict[str, Any]] = [
+        {
+            "partitionPath": partition,
+            "fileId": "",
+            "latestBaseInstant": "",
+            "filesToBeDeleted": files,
+            "logBlocksToBeDeleted": {},
+        }
+        for partition, files in sorted(deletes.items())
+    ]
+    requests += [
+        {
+            "partitionPath": partition,
+            "fileId": file_id,
+            "latestBaseInstant": base_instant,
+            "filesToBeDeleted": [],
+            "logBlocksToBeDeleted": logs,
+        }
+        for (partition, file_id, base_instant), logs in sorted(appends.items())
+    ]
+    return {
+        "instantToRollback": {"commitTime": failed.time, "action": failed.action},
+        "RollbackRequests": requests,
+        "version": 1,
+    }
+
+
+def _read_plan(meta: MetaClient, instant_time: str) -> dict[str, Any]:
+    requested = Instant(instant_time, Action.ROLLBACK, State.REQUESTED)
+    record = read_single_record(meta.read_instant(requested))
+    if record is None:
+        raise CorruptTableError(f"rollback plan {requested} is empty")
+    return record.record
+
+
+# -- execution -----------------------------------------------------------------------------
+
+
+def _command_log(
+    meta: MetaClient, partition: str, file_id: str, base_instant: str, rollback: str, target: str
+) -> tuple[str, int]:
+    """Write (or find, when resuming) the log file with the rollback command block."""
+    storage = meta.storage
+    logs = []
+    for f in storage.list_files(partition):
+        parsed = parse_log_file_name(f.name)
+        if parsed and parsed.file_id == file_id and parsed.base_instant == base_instant:
+            logs.append((parsed, f))
+    for parsed, f in logs:
+        if parsed.write_token != ROLLBACK_TOKEN:
+            continue
+        for entry in iter_blocks(storage.read_bytes(f.path)):
+            block = entry.block if isinstance(entry, LogFileBlock) else None
+            if (
+                block is not None
+                and block.block_type == BlockType.COMMAND_BLOCK
+                and block.instant_time == rollback
+                and block.get(HeaderKey.TARGET_INSTANT_TIME) == target
+            ):
+                return f.path, f.size
+    version = max((p.version for p, _ in logs), default=0) + 1
+    name = log_file_name(file_id, base_instant, version, ROLLBACK_TOKEN)
+    rel = join_partition(partition, name)
+    content = encode_block(rollback_command_block(rollback, target))
+    meta.storage.write_bytes(
+        f"{HOODIE_DIR}/.temp/{rollback}/{join_partition(partition, name)}.marker.APPEND", b""
+    )
+    storage.create_exclusive(rel, content)
+    return rel, len(content)
+
+
+def _execute(meta: MetaClient, instant_time: str, plan: dict[str, Any], *, resume: bool) -> None:
+    storage = meta.storage
+    started = time.monotonic()
+    inflight = Instant(instant_time, Action.ROLLBACK, State.INFLIGHT)
+    if not storage.exists(meta.instant_path(inflight)):
+        meta.write_instant(inflight, b"")
+    target = plan.get("instantToRollback") or {}
+    failed_time = str(target.get("commitTime"))
+    failed_action = str(target.get("action") or Action.DELTA_COMMIT)
+    partitions: dict[str, dict[str, Any]] = {}
+    deleted = 0
+    for request in plan.get("RollbackRequests") or []:
+        partition = request.get("partitionPath") or ""
+        entry = partitions.setdefault(
+            partition,
+            {
+                "partitionPath": partition,
+                "successDeleteFiles": [],
+                "failedDeleteFiles": [],
+                "rollbackLogFiles": {},
+                "logFilesFromFailedCommit": {},
+            },
+        )
+        for recorded in request.get("filesToBeDeleted") or []:
+            storage.delete(_relative(storage, recorded))
+            entry["successDeleteFiles"].append(recorded)
+            deleted += 1
+        logs = request.get("logBlocksToBeDeleted") or {}
+        if logs:
+            rel, size = _command_log(
+                meta,
+                partition,
+                request["fileId"],
+                request["latestBaseInstant"],
+                instant_time,
+                failed_time,
+            )
+            entry["rollbackLogFiles"][_display(storage, rel, scheme=True)] = size
+            entry["logFilesFromFailedCommit"].update(logs)
+        _drop_partition_created_by(meta, partition, failed_time)
+    metadata = {
+        "startRollbackTime": instant_time,
+        "timeTakenInMillis": int((time.monotonic() - started) * 1000),
+        "totalFilesDeleted": deleted,
+        "commitsRollback": [failed_time],
+        "partitionMetadata": partitions,
+        "version": 1,
+        "instantsRollback": [{"commitTime": failed_time, "action": failed_action}],
+    }
+    completed = Instant(instant_time, Action.ROLLBACK, State.COMPLETED)
+    data = write_single_record(schema_json("HoodieRollbackMetadata"), metadata)
+    try:
+        meta.write_instant(completed, data)
+    except FileExistsError:
+        if not resume:
+            raise
+    # Only now may the failed instant disappear from the timeline (newest state first).
+    for state in (State.INFLIGHT, State.REQUESTED):
+        storage.delete(meta.instant_path(Instant(failed_time, failed_action, state)))
+    storage.delete_tree(f"{HOODIE_DIR}/.temp/{failed_time}")
+    storage.delete_tree(f"{HOODIE_DIR}/.temp/{instant_time}")
+
+
+def _drop_partition_created_by(meta: MetaClient, partition: str, instant: str) -> None:
+    """Remove the partition metadata file the failed write created, if nothing else is left
+    in the partition (a partition only the failed write had started)."""
+    if not partition:
+        return
+    storage = meta.storage
+    files = storage.list_files(partition)
+    if [f.name for f in files] != [PARTITION_METAFILE]:
+        return
+    text = storage.read_bytes(join_partition(partition, PARTITION_METAFILE)).decode("latin-1")
+    if f"commitTime={instant}" in text:
+        storage.delete(join_partition(partition, PARTITION_METAFILE))
+        storage.remove_empty_dir(partition)

@@ -1,0 +1,73 @@
+"""Settings and results of the table services (compaction, cleaning, archival, rollback)."""
+
+from __future__ import annotations
+
+import attrs
+
+from hudiwrite.timeline.instant import Instant
+
+__all__ = [
+    "ArchiveResult",
+    "ArchiveSettings",
+    "CleanResult",
+    "CleanSettings",
+    "CompactionResult",
+    "CompactionSettings",
+]
+
+
+@attrs.frozen
+class CompactionSettings:
+    #: Schedule a compaction once this many delta commits completed since the last
+    #: compaction (None: never by count).
+    delta_commits: int | None = 5
+    #: Or once a file group's log files hold this many bytes (None: never by size).
+    log_bytes: int | None = None
+    compression: str = "gzip"
+    max_workers: int = 2
+
+
+@attrs.frozen
+class CleanSettings:
+    #: "keep_latest_commits" or "keep_latest_file_versions" (Hudi's KEEP_LATEST_COMMITS /
+    #: KEEP_LATEST_FILE_VERSIONS).
+    policy: str = "keep_latest_commits"
+    retained: int = 10
+
+
+@attrs.frozen
+class ArchiveSettings:
+    min_instants: int = 20
+    max_instants: int = 30
+
+
+@attrs.frozen
+class CompactionResult:
+    """What :meth:`HudiTable.compact` did."""
+
+    #: Compaction instants planned by this call.
+    scheduled: tuple[str, ...]
+    #: Compaction instants executed and completed by this call.
+    executed: tuple[str, ...]
+    file_groups: int
+    records_written: int
+    files_written: tuple[str, ...]
+    bytes_written: int
+
+
+@attrs.frozen
+class CleanResult:
+    """What :meth:`HudiTable.clean` did (``instant_time`` None: nothing to clean)."""
+
+    instant_time: str | None
+    policy: str
+    earliest_retained: str | None
+    files_deleted: tuple[str, ...]
+
+
+@attrs.frozen
+class ArchiveResult:
+    """What :meth:`HudiTable.archive` did."""
+
+    archived: tuple[Instant, ...]
+    archive_file: str | None
