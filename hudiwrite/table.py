@@ -327,6 +327,9 @@ class HudiTable:
         scheduled."""
         self._meta.reload_config()
         self._check_services_writable()
+        if self._options.rollback_failed_writes == "eager":
+            # A failed write would block scheduling (a plan must not overlap a pending write).
+            self.rollback_failed()
         return run_compaction(self._meta, self._compaction_settings(), plan_only=plan_only)
 
     def clean(self) -> CleanResult:

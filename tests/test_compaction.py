@@ -1,0 +1,225 @@
+"""Compaction: plans in Java's Avro form, execution that keeps record meta columns, plans
+scheduled by one process and executed by another with writes in between, Spark tables
+compacted by hudiwrite."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import hudi
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import hudiwrite as hw
+from hudiwrite.formats.avro_ocf import read_single_record
+from hudiwrite.formats.hudi_avro_schemas import parsed
+from hudiwrite.model.naming import parse_base_file_name, parse_log_file_name
+from tests.test_gold_reads import read_folder, rows, user_columns
+
+SCHEMA = pa.schema(
+    [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.int64())]
+)
+NO_SERVICES = hw.TableOptions(compaction_delta_commits=None, auto_clean=False, auto_archive=False)
+
+
+def _batch(ids: list[str], ts: int, city: str = "sf") -> pa.Table:
+    n = len(ids)
+    return pa.table({"id": ids, "ts": [ts] * n, "city": [city] * n, "v": [ts] * n}, schema=SCHEMA)
+
+
+def _state(table: pa.Table) -> dict[str, tuple[int, str]]:
+    return {r["id"]: (r["v"], r["_hoodie_commit_time"]) for r in table.to_pylist()}
+
+
+def _rs(path: Path) -> pa.Table:
+    return pa.Table.from_batches(hudi.HudiTable(str(path)).read(hudi.HudiReadOptions()))
+
+
+def _create(path: Path, options: hw.TableOptions = NO_SERVICES) -> hw.HudiTable:
+    return hw.HudiTable.create(
+        str(path),
+        SCHEMA,
+        record_key="id",
+        partition_by="city",
+        ordering_field="ts",
+        options=options,
+    )
+
+
+def test_compaction_rewrites_slices_and_keeps_meta_columns(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    t = _create(path)
+    r1 = t.upsert(_batch(["a", "b", "c"], 1))
+    t.upsert(_batch(["x"], 1, city="la"))
+    r2 = t.upsert(_batch(["a"], 2))
+    t.delete(pa.table({"id": ["b"], "city": ["sf"]}))
+    before = _state(t.to_arrow())
+    seqnos = {r["id"]: r["_hoodie_commit_seqno"] for r in t.to_arrow().to_pylist()}
+
+    result = t.compact()
+    assert len(result.scheduled) == 1 and result.executed == result.scheduled
+    tc = result.executed[0]
+    assert result.file_groups == 1  # only city=sf has log files
+    assert result.records_written == 2
+
+    hoodie = path / ".hoodie"
+    plan = read_single_record((hoodie / f"{tc}.compaction.requested").read_bytes())
+    assert plan is not None
+    assert plan.name == "org.apache.hudi.avro.model.HoodieCompactionPlan"
+    fastavro.validate(plan.record, parsed("HoodieCompactionPlan"), raise_errors=True)
+    (op,) = plan.record["operations"]
+    assert op["partitionPath"] == "city=sf" and len(op["deltaFilePaths"]) == 2
+    assert (hoodie / ".aux" / f"{tc}.compaction.requested").read_bytes() == (
+        hoodie / f"{tc}.compaction.requested"
+    ).read_bytes()
+    assert (hoodie / f"{tc}.compaction.inflight").read_bytes() == b""
+    done = orjson.loads((hoodie / f"{tc}.commit").read_bytes())
+    assert done["compacted"] is True and done["operationType"] == "COMPACT"
+    (stat,) = done["partitionToWriteStats"]["city=sf"]
+    assert stat["prevCommit"] == r1.instant_time
+    assert stat["totalLogFilesCompacted"] == 2
+
+    new_base = path / stat["path"]
+    parsed_name = parse_base_file_name(new_base.name)
+    assert parsed_name is not None and parsed_name.instant == tc
+    stored = pq.read_table(new_base).to_pylist()
+    assert {r["id"]: r["_hoodie_commit_time"] for r in stored} == {
+        "a": r2.instant_time,
+        "c": r1.instant_time,
+    }
+    assert {r["id"]: r["_hoodie_commit_seqno"] for r in stored} == {
+        k: v for k, v in seqnos.items() if k in ("a", "c")
+    }
+    assert {r["_hoodie_file_name"] for r in stored} == {new_base.name}
+    assert not (hoodie / ".temp" / tc).exists()
+
+    assert _state(t.to_arrow()) == before
+    assert _state(_rs(path)) == before
+    # read-optimized now shows the compacted state
+    assert _state(t.to_arrow(read_optimized=True)) == before
+    # time travel to before the compaction still reads the old slice
+    assert _state(t.to_arrow(as_of=r2.instant_time))["a"] == (2, r2.instant_time)
+    # nothing left to compact
+    again = t.compact()
+    assert again.scheduled == () and again.executed == ()
+
+
+_EXECUTE = """
+import sys
+import hudiwrite as hw
+t = hw.HudiTable.open(sys.argv[1], options=hw.TableOptions(
+    compaction_delta_commits=None, auto_clean=False, auto_archive=False))
+r = t.compact()
+print(",".join(r.executed))
+"""
+
+
+def test_plan_in_one_process_execute_in_another(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    t = _create(path)
+    t.upsert(_batch(["a", "b", "c", "d"], 1))
+    t.upsert(_batch(["a", "b"], 2))
+    planned = t.compact(plan_only=True)
+    (tc,) = planned.scheduled
+    assert planned.executed == ()
+    expected = _state(t.to_arrow())
+
+    # Writes while the plan is pending go to the compaction's slice.
+    r3 = t.upsert(_batch(["b", "e"], 3))
+    expected["b"] = (3, r3.instant_time)
+    expected["e"] = (3, r3.instant_time)
+    logs = [parse_log_file_name(Path(f).name) for f in r3.files_written if "/." in f]
+    assert [(lg.base_instant, lg.version) for lg in logs if lg] == [(tc, 1)]
+    r4 = t.delete(pa.table({"id": ["c"], "city": ["sf"]}))
+    expected.pop("c")
+    assert len(r4.files_written) == 1
+    assert _state(t.to_arrow()) == expected
+
+    out = subprocess.run(
+        [sys.executable, "-c", _EXECUTE, str(path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == tc
+    assert _state(t.to_arrow()) == expected
+    assert _state(_rs(path)) == expected
+    # The compacted base file holds the pre-plan state; the later logs sit on top of it.
+    assert _state(t.to_arrow(read_optimized=True))["b"][0] == 2
+    r5 = t.upsert(_batch(["a"], 5))
+    expected["a"] = (5, r5.instant_time)
+    assert _state(t.to_arrow()) == expected
+    assert _state(_rs(path)) == expected
+
+
+def test_interrupted_compaction_is_redone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hudiwrite.services import compaction as compaction_module
+
+    path = tmp_path / "t"
+    t = _create(path)
+    t.upsert(_batch(["a", "b"], 1))
+    t.upsert(_batch(["x"], 1, city="la"))
+    t.upsert(_batch(["a"], 2))
+    t.upsert(_batch(["x"], 2, city="la"))
+    expected = _state(t.to_arrow())
+    real = compaction_module.CommitMetadata.to_json_bytes
+
+    def boom(self: Any) -> bytes:
+        raise KeyboardInterrupt("crash before the compaction commit")
+
+    monkeypatch.setattr(compaction_module.CommitMetadata, "to_json_bytes", boom)
+    with pytest.raises(KeyboardInterrupt):
+        t.compact()
+    monkeypatch.setattr(compaction_module.CommitMetadata, "to_json_bytes", real)
+    (pending,) = [i for i in t.timeline if i.action == "compaction"]
+    assert pending.state is hw.State.INFLIGHT
+    assert _state(t.to_arrow()) == expected  # partial output is invisible
+    assert _state(_rs(path)) == expected
+    result = t.compact()
+    assert pending.time in result.executed
+    assert _state(t.to_arrow()) == expected
+    assert _state(_rs(path)) == expected
+    outputs = [p for p in path.rglob(f"*_{pending.time}.parquet")]
+    assert len(outputs) == 2  # one per file group, the partial ones were replaced
+
+
+def test_inline_compaction_every_n_delta_commits(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    t = _create(
+        path, hw.TableOptions(compaction_delta_commits=3, auto_clean=False, auto_archive=False)
+    )
+    for ts in range(1, 8):
+        t.upsert(_batch(["a", f"k{ts}"], ts))
+    compactions = [i for i in t.timeline if i.action == "commit" and i.is_completed]
+    assert len(compactions) == 2  # after delta commits 3 and 6
+    assert _state(t.to_arrow()) == _state(_rs(path))
+    assert len(_state(t.to_arrow())) == 8
+
+
+SPARK_V6 = [
+    "mor_v6_trips_8i1u.zip",
+    "mor_v6_trips_8i3d.zip",
+    "mor_v6_nonpartitioned.zip",
+    "mor_v6_nonpartitioned_rollback.zip",
+    "mor_table_uncommitted_log_v6.zip",
+]
+
+
+@pytest.mark.parametrize("zip_name", SPARK_V6)
+def test_spark_tables_compacted_cleaned_archived(zip_name: str, unpack_fixture: Any) -> None:
+    """Spark's v6 tables, compacted (then cleaned and archived) by hudiwrite, still read as
+    Spark's gold rows."""
+    folder = Path(unpack_fixture(zip_name))
+    (table_dir,) = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("gold")]
+    gold = read_folder(folder / "gold_data")
+    columns = user_columns(gold)
+    t = hw.HudiTable.open(str(table_dir), options=NO_SERVICES)
+    result = t.compact()
+    assert result.executed, "every v6 fixture has log files to compact"
+    assert rows(t.to_arrow(), columns) == rows(gold, columns)
+    rs = pa.Table.from_batches(hudi.HudiTable(str(table_dir)).read(hudi.HudiReadOptions()))
+    assert rows(rs, columns) == rows(gold, columns)
+    assert rows(t.to_arrow(read_optimized=True), columns) == rows(gold, columns)
