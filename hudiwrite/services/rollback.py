@@ -149,9 +149,13 @@ def _plan(meta: MetaClient, failed: Instant, timeline: Timeline) -> dict[str, An
     appends: dict[tuple[str, str, str], dict[str, int]] = {}
     for partition, name in sorted(set(_candidates(meta, failed))):
         rel = join_partition(partition, name)
-        if not storage.exists(rel):
-            continue
         log = parse_log_file_name(name)
+        exists = storage.exists(rel)
+        if log is not None and log.base_instant != failed.time and not exists:
+            # A marker whose log was never written: nothing to neutralise, but the
+            # partition stays in the plan (the failed write may have created it).
+            deletes.setdefault(partition, [])
+            continue
         if log is None or log.base_instant == failed.time:
             # Base files, and logs of file groups the failed write created: delete.
             deletes.setdefault(partition, []).append(_display(storage, rel, scheme=False))

@@ -1,0 +1,234 @@
+"""A write killed at each step (after requested, after inflight, after each data file,
+before the completed file) is rolled back by the next write: the table reads the committed
+data only, in hudiwrite and hudi-rs. A rollback killed midway is finished by the next one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import hudi
+import pyarrow as pa
+import pytest
+
+import hudiwrite as hw
+from hudiwrite.formats.avro_ocf import read_single_record
+from hudiwrite.formats.hudi_avro_schemas import parsed
+from hudiwrite.formats.logblock import BlockType, HeaderKey
+from hudiwrite.formats.logfile import LogFileBlock, read_blocks
+from hudiwrite.services import rollback as rollback_module
+from hudiwrite.storage import Storage
+from hudiwrite.timeline import metaclient
+from hudiwrite.write import transaction
+
+SCHEMA = pa.schema(
+    [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.int64())]
+)
+OPTIONS = hw.TableOptions(compaction_delta_commits=None, auto_clean=False, auto_archive=False)
+
+
+class Crash(BaseException):
+    """A process death: not an Exception, and the write's own clean-up is disabled."""
+
+
+def _batch(ids: list[str], ts: int, cities: list[str]) -> pa.Table:
+    n = len(ids)
+    return pa.table({"id": ids, "ts": [ts] * n, "city": cities, "v": [ts] * n}, schema=SCHEMA)
+
+
+def _state(table: pa.Table) -> dict[tuple[str, str], int]:
+    return {(r["city"], r["id"]): r["v"] for r in table.to_pylist()}
+
+
+def _rs(path: Path) -> pa.Table:
+    return pa.Table.from_batches(hudi.HudiTable(str(path)).read(hudi.HudiReadOptions()))
+
+
+def _files(path: Path) -> set[str]:
+    return {
+        str(p.relative_to(path))
+        for p in path.rglob("*")
+        if p.is_file() and "/.hoodie/" not in f"/{p.relative_to(path)}"
+    }
+
+
+def _committed_table(path: Path) -> hw.HudiTable:
+    t = hw.HudiTable.create(
+        str(path),
+        SCHEMA,
+        record_key="id",
+        partition_by="city",
+        ordering_field="ts",
+        options=OPTIONS,
+    )
+    t.upsert(_batch(["a", "b", "c"], 1, ["sf", "sf", "la"]))
+    t.upsert(_batch(["a"], 2, ["sf"]))
+    return t
+
+
+#: The failing write: updates in both old partitions, inserts in an old and a new partition.
+FAILING = _batch(["a", "c", "n1", "n2"], 9, ["sf", "la", "sf", "ny"])
+
+
+def _crash_at(monkeypatch: pytest.MonkeyPatch, step: str, nth: int = 0) -> None:
+    monkeypatch.setattr(transaction._Transaction, "abort", lambda self: None)
+    if step == "after_requested":
+        real = metaclient.MetaClient.write_instant
+
+        def write_instant(self: Any, instant: Any, content: bytes = b"") -> None:
+            if instant.state is hw.State.INFLIGHT and instant.action == "deltacommit":
+                raise Crash(step)
+            real(self, instant, content)
+
+        monkeypatch.setattr(metaclient.MetaClient, "write_instant", write_instant)
+    elif step == "after_inflight":
+
+        def run(self: Any, prepared: Any) -> Any:
+            raise Crash(step)
+
+        monkeypatch.setattr(transaction.WriteExecutor, "run", run)
+    elif step == "after_data_file":
+        # Die when the (nth+1)-th data file is about to be written.
+        count = {"n": 0}
+        real_write = Storage.write_bytes
+        real_open = Storage.open_output
+
+        def tick(rel: str) -> None:
+            name = rel.rsplit("/", 1)[-1]
+            if ".marker." in rel or name.startswith(".hoodie"):
+                return
+            if count["n"] == nth + 1:
+                raise Crash(step)
+            count["n"] += 1
+
+        def write_bytes(self: Any, rel: str, data: bytes) -> None:
+            tick(rel)
+            real_write(self, rel, data)
+
+        def open_output(self: Any, rel: str) -> Any:
+            tick(rel)
+            return real_open(self, rel)
+
+        monkeypatch.setattr(Storage, "write_bytes", write_bytes)
+        monkeypatch.setattr(Storage, "open_output", open_output)
+    elif step == "before_completed":
+
+        def commit(self: Any, *args: Any) -> None:
+            raise Crash(step)
+
+        monkeypatch.setattr(transaction._Transaction, "commit", commit)
+    else:  # pragma: no cover
+        raise AssertionError(step)
+
+
+STEPS = [
+    ("after_requested", 0),
+    ("after_inflight", 0),
+    ("after_data_file", 0),
+    ("after_data_file", 1),
+    ("after_data_file", 2),
+    ("before_completed", 0),
+]
+
+
+@pytest.mark.parametrize(("step", "nth"), STEPS, ids=[f"{s}-{n}" for s, n in STEPS])
+def test_killed_write_is_rolled_back_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str, nth: int
+) -> None:
+    path = tmp_path / "t"
+    t = _committed_table(path)
+    committed = _state(t.to_arrow())
+    files_before = _files(path)
+    with monkeypatch.context() as m:
+        _crash_at(m, step, nth)
+        with pytest.raises(Crash):
+            t.upsert(FAILING)
+    (failed,) = [i for i in t.timeline if not i.is_completed]
+    # Readers ignore the failed write before any rollback.
+    assert _state(t.to_arrow()) == committed
+    assert _state(_rs(path)) == committed
+
+    # The next write rolls it back first (eager policy), then commits.
+    r = hw.HudiTable.open(str(path), options=OPTIONS).upsert(_batch(["b"], 10, ["sf"]))
+    committed[("sf", "b")] = 10
+    assert _state(t.to_arrow()) == committed
+    assert _state(_rs(path)) == committed
+    timeline = t.timeline
+    assert all(i.is_completed for i in timeline)
+    assert failed.time not in {i.time for i in timeline}
+    rollbacks = [i for i in timeline if i.action == "rollback"]
+    hoodie = path / ".hoodie"
+    assert len(rollbacks) == 1
+    meta = read_single_record((hoodie / f"{rollbacks[0].time}.rollback").read_bytes())
+    plan = read_single_record((hoodie / f"{rollbacks[0].time}.rollback.requested").read_bytes())
+    assert meta is not None and plan is not None
+    fastavro.validate(meta.record, parsed("HoodieRollbackMetadata"), raise_errors=True)
+    fastavro.validate(plan.record, parsed("HoodieRollbackPlan"), raise_errors=True)
+    assert meta.record["commitsRollback"] == [failed.time]
+    # Base files the failed write made are gone; only the new write's files were added,
+    # plus rollback command-block logs where it had written logs into existing slices.
+    added = _files(path) - files_before
+    expected_new = {f for f in r.files_written}
+    command_logs: set[str] = set()
+    logs_kept: set[str] = set()
+    for f in added - expected_new:
+        entries = read_blocks((path / f).read_bytes())
+        blocks = [e.block for e in entries if isinstance(e, LogFileBlock)]
+        if blocks and all(b.block_type == BlockType.COMMAND_BLOCK for b in blocks):
+            assert blocks[0].get(HeaderKey.TARGET_INSTANT_TIME) == failed.time
+            command_logs.add(f)
+        elif "/." in f"/{f}" and ".log." in f:
+            # a log the failed write put in an existing slice: kept, neutralised
+            assert any(
+                isinstance(e, LogFileBlock) and e.block.instant_time == failed.time
+                for e in read_blocks((path / f).read_bytes())
+            )
+            logs_kept.add(f)
+        else:
+            raise AssertionError(f"left behind: {f}")
+    # every log the failed write left in an existing slice has its rollback command block
+    assert len(command_logs) == len(logs_kept)
+    assert not (path / "city=ny").exists() or not any((path / "city=ny").iterdir())
+    assert not (hoodie / ".temp" / failed.time).exists()
+
+
+def test_killed_rollback_is_finished_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t"
+    t = _committed_table(path)
+    committed = _state(t.to_arrow())
+    with monkeypatch.context() as m:
+        _crash_at(m, "before_completed")
+        with pytest.raises(Crash):
+            t.upsert(FAILING)
+    (failed,) = [i for i in t.timeline if not i.is_completed]
+
+    # The rollback dies after its plan and inflight files, before its metadata.
+    real = rollback_module.write_single_record
+    calls = {"n": 0}
+
+    def dying(schema: Any, record: Any, **kw: Any) -> bytes:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second record written is the rollback metadata
+            raise Crash("rollback killed")
+        return real(schema, record, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(rollback_module, "write_single_record", dying)
+        with pytest.raises(Crash):
+            t.rollback_failed()
+    pending = [i for i in t.timeline if not i.is_completed]
+    assert {i.action for i in pending} == {"rollback", "deltacommit"}
+    assert _state(t.to_arrow()) == committed
+    assert _state(_rs(path)) == committed
+
+    done = t.rollback_failed()
+    assert failed.time in {i.time for i in done}
+    assert all(i.is_completed for i in t.timeline)
+    assert [i.action for i in t.timeline].count("rollback") == 1
+    assert _state(t.to_arrow()) == committed
+    assert _state(_rs(path)) == committed
+    # Running it again finds nothing more to do.
+    assert t.rollback_failed() == ()
