@@ -72,8 +72,11 @@ class Timeline:
         return max(times, default=None)
 
     def start_time(self) -> str | None:
-        """The first instant of the active timeline (older instants were archived)."""
-        return self.instants[0].time if self.instants else None
+        """Where the active timeline starts: its first completed commit (Java's
+        ``isBeforeTimelineStarts`` on the completed commits timeline). Older instants were
+        archived and count as committed."""
+        actions = (Action.COMMIT, Action.DELTA_COMMIT, Action.REPLACE_COMMIT)
+        return next((i.time for i in self.completed if i.action in actions), None)
 
     def completion_time(self, time: str) -> str | None:
         """When the instant requested at ``time`` completed (layout 2), else None."""
