@@ -1,0 +1,523 @@
+"""Cleaning: delete the files of old file slices that no retained instant reads (protocol §8.2).
+
+Without it a table that is written forever grows without bound: every compaction leaves the
+previous slice of each file group on disk. Hudi 0.14/0.15 clean in three steps, and so does
+this module:
+
+1. plan (``CleanPlanner``/``CleanPlanActionExecutor``): pick the files of slices the policy no
+   longer needs and record them as ``T.clean.requested`` (Avro ``HoodieCleanerPlan``, full file
+   paths). A plan that deletes nothing is not written at all;
+2. ``T.clean.inflight`` holding the same plan (0.x passes the plan on that transition; only
+   Hudi 1.1 stopped doing so, HUDI-9330);
+3. delete the files, then ``T.clean`` (Avro ``HoodieCleanMetadata``: per partition the file
+   names tried, deleted and not found).
+
+A clean that dies midway is finished from its plan by the next run, before anything new is
+planned (``CleanActionExecutor.execute``); deleting is idempotent, a file already gone is
+recorded as a failed delete, as Java records it.
+
+:func:`plan_clean` is pure: callers hand it the timeline, a file-system view and what the
+timeline's plans say (pending compactions, replaced file groups, savepointed files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Collection, Mapping
+from typing import Any, Final
+
+import attrs
+
+from hudiwrite.exceptions import CorruptTableError, InvalidOptionError, UnsupportedTableError
+from hudiwrite.formats.avro_ocf import read_single_record, write_single_record
+from hudiwrite.formats.hudi_avro_schemas import parsed, schema_json
+from hudiwrite.model.filegroup import FileGroup, FileSlice
+from hudiwrite.model.naming import join_partition
+from hudiwrite.read.fsview import FileSystemView
+from hudiwrite.services.settings import CleanResult, CleanSettings
+from hudiwrite.storage import Storage
+from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
+from hudiwrite.timeline.metaclient import MetaClient
+from hudiwrite.timeline.timeline import Timeline
+
+__all__ = [
+    "CleanPlan",
+    "earliest_commit_to_retain",
+    "java_policy",
+    "pending_compaction_bases",
+    "plan_clean",
+    "replaced_file_groups",
+    "run_clean",
+    "savepointed_files",
+]
+
+KEEP_LATEST_COMMITS: Final = "KEEP_LATEST_COMMITS"
+KEEP_LATEST_FILE_VERSIONS: Final = "KEEP_LATEST_FILE_VERSIONS"
+#: CleanPlanner.LATEST_CLEAN_PLAN_VERSION and CleanerUtils.LATEST_CLEAN_METADATA_VERSION.
+PLAN_VERSION: Final = 2
+METADATA_VERSION: Final = 2
+
+# HoodieActiveTimeline.getCommitsAndCompactionTimeline (0.14): the instants that bound the
+# earliest commit to retain. A completed compaction is a "commit" on the timeline.
+_COMMITS_AND_COMPACTION: Final = frozenset(
+    {
+        Action.COMMIT,
+        Action.DELTA_COMMIT,
+        Action.REPLACE_COMMIT,
+        Action.COMPACTION,
+        Action.LOG_COMPACTION,
+    }
+)
+# HoodieTable.getCompletedCommitsTimeline: commit, deltacommit, replacecommit.
+_COMMITS: Final = frozenset({Action.COMMIT, Action.DELTA_COMMIT, Action.REPLACE_COMMIT})
+
+
+def java_policy(policy: str) -> str:
+    """The ``HoodieCleaningPolicy`` enum name of a :class:`CleanSettings` policy."""
+    name = policy.strip().upper()
+    if name not in (KEEP_LATEST_COMMITS, KEEP_LATEST_FILE_VERSIONS):
+        raise InvalidOptionError(
+            f"cleaning policy {policy!r} is not supported "
+            "(use 'keep_latest_commits' or 'keep_latest_file_versions')"
+        )
+    return name
+
+
+@attrs.frozen
+class CleanPlan:
+    """What one clean deletes.
+
+    ``files`` maps each partition with something to delete to the paths (relative to the
+    base path) of the files to delete, in the order Java lists them: per file group the
+    newest doomed slice first, its base file before its log files.
+    """
+
+    policy: str
+    earliest_retained: Instant | None
+    #: The last completed commit when the plan was made ("" if none, Java's default).
+    last_completed_commit: str
+    files: Mapping[str, tuple[str, ...]]
+
+    @property
+    def all_files(self) -> tuple[str, ...]:
+        return tuple(f for p in sorted(self.files) for f in self.files[p])
+
+
+# -- planning (pure) -----------------------------------------------------------------------
+
+
+def earliest_commit_to_retain(timeline: Timeline, retained: int) -> Instant | None:
+    """The oldest commit KEEP_LATEST_COMMITS(``retained``) keeps readable, or None.
+
+    CleanerUtils.getEarliestCommitToRetain (0.14/0.15): on the commits-and-compaction
+    timeline, the ``retained``-th latest completed instant, but only when more than
+    ``retained`` completed; and never later than the earliest pending commit, deltacommit or
+    compaction (a pending write may still read older slices), in which case the last
+    completed instant before it (None if there is none).
+    """
+    if retained < 1:
+        raise InvalidOptionError("the cleaner must retain at least one commit")
+    instants = [i for i in timeline.instants if i.action in _COMMITS_AND_COMPACTION]
+    completed = [i for i in instants if i.is_completed]
+    if len(completed) <= retained:
+        return None
+    nth = completed[len(completed) - retained]
+    pending = next((i for i in instants if not i.is_completed), None)
+    if pending is None or nth.time <= pending.time:
+        return nth
+    before = [i for i in completed if i.time < pending.time]
+    return before[-1] if before else None
+
+
+def _last_completed_commit(timeline: Timeline) -> str:
+    """CleanPlanner.getLastCompletedCommitTimestamp: "" when there is no completed commit."""
+    times = [i.time for i in timeline.completed if i.action in _COMMITS]
+    return max(times, default="")
+
+
+def _slice_files(s: FileSlice) -> list[str]:
+    """CleanPlanner.getCleanFileInfoForSlice: the base file, then the log files."""
+    out = [s.base_file.path] if s.base_file is not None else []
+    out.extend(f.path for f in s.log_files)
+    return out
+
+
+def _is_savepointed(s: FileSlice, savepointed: Collection[str]) -> bool:
+    """CleanPlanner.isFileSliceExistInSavepointedFiles: a savepoint names its base or a log."""
+    if not savepointed:
+        return False
+    if s.base_file is not None and s.base_file.name in savepointed:
+        return True
+    return any(f.name in savepointed for f in s.log_files)
+
+
+def _newest_first(group: FileGroup) -> list[FileSlice]:
+    # HoodieFileGroup.getAllFileSlices lists slices from the newest base instant down.
+    return sorted(group.slices, key=lambda s: s.base_instant, reverse=True)
+
+
+def _keep_latest_commits(
+    group: FileGroup, earliest: str, pending_base: str | None, savepointed: Collection[str]
+) -> list[str]:
+    """CleanPlanner.getFilesToCleanKeepingLatestCommits for one (not replaced) file group."""
+    slices = _newest_first(group)
+    if not slices:
+        return []
+    latest = slices[0].base_instant
+    # getLatestVersionBeforeCommit: the slice a read as of `earliest` uses.
+    before = next((s.base_instant for s in slices if s.base_instant < earliest), None)
+    out: list[str] = []
+    for s in slices:
+        if _is_savepointed(s, savepointed) or s.base_instant in (latest, before):
+            continue
+        needed = pending_base is not None and s.base_instant >= pending_base
+        if not needed and s.base_instant < earliest:
+            out.extend(_slice_files(s))
+    return out
+
+
+def _keep_latest_versions(
+    group: FileGroup, versions: int, pending_base: str | None, savepointed: Collection[str]
+) -> list[str]:
+    """CleanPlanner.getFilesToCleanKeepingLatestVersions for one (not replaced) file group."""
+    # Slices a pending compaction reads or writes are never candidates; the compaction's
+    # own slice counts as one of the versions kept.
+    candidates = [
+        s for s in _newest_first(group) if pending_base is None or s.base_instant < pending_base
+    ]
+    keep = versions - 1 if pending_base is not None else versions
+    out: list[str] = []
+    for s in candidates[max(keep, 0) :]:
+        if not _is_savepointed(s, savepointed):
+            out.extend(_slice_files(s))
+    return out
+
+
+def plan_clean(
+    timeline: Timeline,
+    view: FileSystemView,
+    settings: CleanSettings,
+    *,
+    pending_compaction_groups: Mapping[tuple[str, str], str],
+    replaced_groups: Mapping[tuple[str, str], str] | None = None,
+    savepointed: Collection[str] = frozenset(),
+) -> CleanPlan | None:
+    """The files a clean under ``settings`` deletes, or None when there is nothing to delete.
+
+    ``view`` holds every visible file group, replaced ones included (load it without the
+    replace filter, else replaced groups are simply not cleaned).
+    ``pending_compaction_groups`` maps (partition, file id) to the *base instant of the slice*
+    a pending (log) compaction plans to compact: that slice and newer ones are kept.
+    ``replaced_groups`` maps (partition, file id) to the replacecommit that replaced the
+    group; all its slices go once that instant is older than the earliest commit to retain
+    (always, under KEEP_LATEST_FILE_VERSIONS), as CleanPlanner.getReplacedFilesEligibleToClean.
+    ``savepointed`` holds file names a completed savepoint references: never deleted.
+    """
+    policy = java_policy(settings.policy)
+    if settings.retained < 1:
+        raise InvalidOptionError("the cleaner must retain at least one commit or version")
+    replaced = replaced_groups or {}
+    earliest: Instant | None = None
+    if policy == KEEP_LATEST_COMMITS:
+        earliest = earliest_commit_to_retain(timeline, settings.retained)
+        if earliest is None:
+            # getPartitionPathsForCleanByCommits: no earliest commit, no partition to scan.
+            return None
+    files: dict[str, tuple[str, ...]] = {}
+    for partition in view.partitions:
+        doomed: list[str] = []
+        groups = view.file_groups(partition)
+        # Replaced file groups first, as getFilesToClean* add them first.
+        for group in groups:
+            replaced_at = replaced.get((partition, group.file_id))
+            if replaced_at is None:
+                continue
+            if earliest is None or replaced_at < earliest.time:
+                for s in _newest_first(group):
+                    if not _is_savepointed(s, savepointed):
+                        doomed.extend(_slice_files(s))
+        for group in groups:
+            if (partition, group.file_id) in replaced:
+                continue
+            pending_base = pending_compaction_groups.get((partition, group.file_id))
+            if earliest is not None:
+                doomed += _keep_latest_commits(group, earliest.time, pending_base, savepointed)
+            else:
+                doomed += _keep_latest_versions(group, settings.retained, pending_base, savepointed)
+        if doomed:
+            # Since 0.15 (HUDI-7703) partitions with nothing to delete stay out of the plan.
+            files[partition] = tuple(dict.fromkeys(doomed))
+    if not files:
+        return None
+    return CleanPlan(policy, earliest, _last_completed_commit(timeline), files)
+
+
+# -- what the timeline says (I/O) ----------------------------------------------------------
+
+
+def pending_compaction_bases(meta: MetaClient, timeline: Timeline) -> dict[tuple[str, str], str]:
+    """(partition, file id) -> base instant of the slice a pending compaction or log
+    compaction will rewrite (CleanPlanner's fgIdToPending(Log)CompactionOperations)."""
+    out: dict[tuple[str, str], str] = {}
+    for instant in timeline.pending:
+        if instant.action not in (Action.COMPACTION, Action.LOG_COMPACTION):
+            continue
+        requested = Instant(instant.time, instant.action, State.REQUESTED)
+        record = read_single_record(
+            meta.read_instant(requested), reader_schema=parsed("HoodieCompactionPlan")
+        )
+        if record is None:
+            raise CorruptTableError(f"compaction plan {requested} is empty")
+        for op in record.record.get("operations") or []:
+            key = (op.get("partitionPath") or "", str(op["fileId"]))
+            base = str(op["baseInstantTime"])
+            out[key] = min(base, out.get(key, base))
+    return out
+
+
+def replaced_file_groups(meta: MetaClient, timeline: Timeline) -> dict[tuple[str, str], str]:
+    """(partition, file id) -> time of the completed replacecommit that replaced the group."""
+    out: dict[tuple[str, str], str] = {}
+    for instant in timeline.completed:
+        if instant.action != Action.REPLACE_COMMIT:
+            continue
+        md = meta.commit_metadata(instant)
+        for partition, ids in (md.partition_to_replace_file_ids or {}).items():
+            for fid in ids:
+                out.setdefault((partition, fid), instant.time)
+    return out
+
+
+def savepointed_files(meta: MetaClient, timeline: Timeline) -> frozenset[str]:
+    """File names referenced by completed savepoints (CleanPlanner.getSavepointedDataFiles)."""
+    names: set[str] = set()
+    for instant in timeline.completed:
+        if instant.action != Action.SAVEPOINT:
+            continue
+        record = read_single_record(
+            meta.read_instant(instant), reader_schema=parsed("HoodieSavepointMetadata")
+        )
+        if record is None:
+            continue
+        for part in (record.record.get("partitionMetadata") or {}).values():
+            names.update(str(n) for n in part.get("savepointDataFile") or [])
+    return frozenset(names)
+
+
+# -- Avro forms ------------------------------------------------------------------------------
+
+
+def plan_record(plan: CleanPlan, storage: Storage) -> dict[str, Any]:
+    """The ``HoodieCleanerPlan`` Java's CleanPlanActionExecutor.requestClean writes."""
+    earliest = plan.earliest_retained
+    return {
+        "earliestInstantToRetain": (
+            None
+            if earliest is None
+            else {
+                "timestamp": earliest.time,
+                "action": earliest.action,
+                "state": earliest.state.name,
+            }
+        ),
+        "lastCompletedCommitTimestamp": plan.last_completed_commit,
+        "policy": plan.policy,
+        # Deprecated field: Java passes an empty map.
+        "filesToBeDeletedPerPartition": {},
+        "version": PLAN_VERSION,
+        # Full paths as Hadoop's listing qualifies them (file:/..., s3a://...).
+        "filePathsToBeDeletedPerPartition": {
+            partition: [
+                {"filePath": storage.qualified(f), "isBootstrapBaseFile": False} for f in fs
+            ]
+            for partition, fs in sorted(plan.files.items())
+        },
+        "partitionsToBeDeleted": [],
+        # 0.15 prepareExtraMetadata: an empty map when no savepoint exists.
+        "extraMetadata": {},
+    }
+
+
+def _table_relative(storage: Storage, recorded: str) -> str:
+    """The path, relative to the base path, of a path a plan records (with or without a
+    scheme: ``file:/t/p/f``, ``file:///t/p/f``, ``/t/p/f``, ``s3a://bucket/t/p/f``)."""
+    path = recorded
+    if "://" in path:
+        path = path.split("://", 1)[1]
+    elif path.startswith("file:"):
+        path = path[len("file:") :]
+    path = path.lstrip("/")
+    root = storage.root.strip("/")
+    if root and path.startswith(root + "/"):
+        return path[len(root) + 1 :]
+    if not root and path:
+        return path
+    raise CorruptTableError(f"clean plan names {recorded!r}, outside the table at {storage.root!r}")
+
+
+def _plan_files(record: Mapping[str, Any], storage: Storage) -> dict[str, list[str]]:
+    """partition -> full paths to delete; a version-1 plan (file names) is migrated as
+    CleanPlanV2MigrationHandler does."""
+    paths = record.get("filePathsToBeDeletedPerPartition")
+    if paths:
+        return {
+            p: [str(info["filePath"]) for info in infos if info.get("filePath")]
+            for p, infos in paths.items()
+        }
+    names = record.get("filesToBeDeletedPerPartition") or {}
+    return {
+        p: [storage.qualified(join_partition(p, str(n))) for n in ns] for p, ns in names.items()
+    }
+
+
+# -- execution -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Done:
+    instant_time: str
+    earliest: str | None
+    deleted: tuple[str, ...]
+
+
+def _delete(storage: Storage, rel: str) -> bool:
+    """CleanActionExecutor.deleteFileAndGetResult: True if deleted, False if already gone;
+    a file that is still there after the delete is an error."""
+    if not storage.exists(rel):
+        return False
+    storage.delete(rel)
+    if storage.exists(rel):
+        raise OSError(f"failed to delete {rel!r} during clean execution")
+    return True
+
+
+def _execute(
+    meta: MetaClient, instant_time: str, state: State, plan_bytes: bytes, policy: str
+) -> _Done:
+    """Run a clean plan from ``requested`` or ``inflight`` to completed
+    (CleanActionExecutor.runClean)."""
+    started = time.monotonic()
+    storage = meta.storage
+    record = read_single_record(plan_bytes, reader_schema=parsed("HoodieCleanerPlan"))
+    if record is None:
+        raise CorruptTableError(f"clean plan of {instant_time} is empty")
+    plan = record.record
+    if state is State.REQUESTED:
+        meta.write_instant(Instant(instant_time, Action.CLEAN, State.INFLIGHT), plan_bytes)
+
+    partitions: dict[str, Any] = {}
+    deleted: list[str] = []
+    for partition, paths in _plan_files(plan, storage).items():
+        patterns: list[str] = []
+        success: list[str] = []
+        failed: list[str] = []
+        for path in paths:
+            rel = _table_relative(storage, path)
+            name = rel.rsplit("/", 1)[-1]
+            patterns.append(name)
+            if _delete(storage, rel):
+                success.append(name)
+                deleted.append(rel)
+            else:
+                failed.append(name)  # gone already: a retried clean (Java records it so)
+        partitions[partition] = {
+            "partitionPath": partition,
+            "policy": policy,
+            "deletePathPatterns": patterns,
+            "successDeleteFiles": success,
+            "failedDeleteFiles": failed,
+            "isPartitionDeleted": False,
+        }
+
+    earliest = plan.get("earliestInstantToRetain")
+    earliest_time = str(earliest["timestamp"]) if earliest else None
+    # CleanerUtils.convertCleanMetadata; HoodieCleanStat records a missing instant as "".
+    metadata = {
+        "startCleanTime": instant_time,
+        "timeTakenInMillis": int((time.monotonic() - started) * 1000),
+        "totalFilesDeleted": len(deleted),
+        "earliestCommitToRetain": earliest_time or "",
+        "lastCompletedCommitTimestamp": plan.get("lastCompletedCommitTimestamp") or "",
+        "partitionMetadata": partitions,
+        "version": METADATA_VERSION,
+        "bootstrapPartitionMetadata": {},
+        "extraMetadata": plan.get("extraMetadata"),
+    }
+    data = write_single_record(schema_json("HoodieCleanMetadata"), metadata)
+    # FileExistsError: another process finished this clean first (checkIfOtherWriterCommitted).
+    with contextlib.suppress(FileExistsError):
+        meta.write_instant(Instant(instant_time, Action.CLEAN, State.COMPLETED), data)
+    return _Done(instant_time, earliest_time, tuple(deleted))
+
+
+def _finish_pending(meta: MetaClient, instant: Instant, policy: str) -> _Done | None:
+    """Finish an interrupted clean from its plan; drop it if it holds no plan at all."""
+    requested = Instant(instant.time, Action.CLEAN, State.REQUESTED)
+    data = b""
+    if instant.state is State.INFLIGHT:
+        # 0.x reads the plan from the inflight file (readCleanerInfoAsBytes), which holds it.
+        data = _read_or_empty(meta, instant)
+    if not data:
+        data = _read_or_empty(meta, requested)
+    if not data:
+        # CleanActionExecutor.execute deletes empty pending clean instants.
+        meta.storage.delete(meta.instant_path(instant.with_state(State.INFLIGHT)))
+        meta.storage.delete(meta.instant_path(requested))
+        return None
+    return _execute(meta, instant.time, instant.state, data, policy)
+
+
+def _read_or_empty(meta: MetaClient, instant: Instant) -> bytes:
+    try:
+        return meta.read_instant(instant)
+    except FileNotFoundError:
+        return b""
+
+
+def run_clean(meta: MetaClient, settings: CleanSettings) -> CleanResult:
+    """Finish interrupted cleans, then plan and run a new one if anything can go.
+
+    Returns the last clean completed by this call (``instant_time`` None if none) and every
+    file it deleted, as paths relative to the base path.
+    """
+    if not meta.layout.writable:
+        raise UnsupportedTableError(
+            f"cleaning table version {meta.config.version} is not supported (only 6)"
+        )
+    policy = java_policy(settings.policy)
+    done: list[_Done] = []
+    timeline = meta.timeline()
+    for pending in [i for i in timeline.pending if i.action == Action.CLEAN]:
+        finished = _finish_pending(meta, pending, policy)
+        if finished is not None:
+            done.append(finished)
+    if any(i.action == Action.CLEAN for i in timeline.pending):
+        timeline = meta.timeline()
+
+    view = FileSystemView.load(meta.storage, timeline, None)  # replaced groups included
+    plan = plan_clean(
+        timeline,
+        view,
+        settings,
+        pending_compaction_groups=pending_compaction_bases(meta, timeline),
+        replaced_groups=replaced_file_groups(meta, timeline),
+        savepointed=savepointed_files(meta, timeline),
+    )
+    if plan is not None:
+        instant_time = CLOCK.next(after=timeline.last_time())
+        data = write_single_record(
+            schema_json("HoodieCleanerPlan"), plan_record(plan, meta.storage)
+        )
+        meta.write_instant(Instant(instant_time, Action.CLEAN, State.REQUESTED), data)
+        done.append(_execute(meta, instant_time, State.REQUESTED, data, policy))
+
+    deleted = tuple(f for d in done for f in d.deleted)
+    if not done:
+        earliest = None
+        if policy == KEEP_LATEST_COMMITS:
+            found = earliest_commit_to_retain(timeline, settings.retained)
+            earliest = found.time if found else None
+        return CleanResult(None, settings.policy, earliest, ())
+    last = done[-1]
+    return CleanResult(last.instant_time, settings.policy, last.earliest, deleted)
