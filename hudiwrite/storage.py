@@ -93,6 +93,23 @@ class Storage:
             raise ValueError(f"{full!r} is outside the table at {self.root!r}")
         return full[len(prefix) :]
 
+    def relative(self, recorded: str) -> str:
+        """The table-relative path of a path Hudi recorded in metadata, with or without a
+        scheme (``file:/t/p/f``, ``file:///t/p/f``, ``/t/p/f``, ``s3a://bucket/t/p/f``);
+        ``ValueError`` if it lies outside the table."""
+        path = recorded
+        if "://" in path:
+            path = path.split("://", 1)[1]
+        elif path.startswith("file:"):
+            path = path[len("file:") :]
+        path = path.lstrip("/")
+        root = self.root.strip("/")
+        if root and path.startswith(root + "/"):
+            return path[len(root) + 1 :]
+        if not root and path:
+            return path
+        raise ValueError(f"{recorded!r} is outside the table at {self.root!r}")
+
     # -- reading ----------------------------------------------------------------------
 
     def read_bytes(self, rel: str) -> bytes:

@@ -7,7 +7,7 @@ never hide files from hudiwrite.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 import attrs
 
@@ -25,14 +25,14 @@ class FileSystemView:
 
     timeline: Timeline
     groups: Mapping[str, tuple[FileGroup, ...]]
-    replaced: frozenset[tuple[str, str]] = frozenset()
+    replaced: Collection[tuple[str, str]] = frozenset()
 
     @classmethod
     def build(
         cls,
         timeline: Timeline,
         listing: Mapping[str, Iterable[FileInfo]],
-        replaced: frozenset[tuple[str, str]] = frozenset(),
+        replaced: Collection[tuple[str, str]] = frozenset(),
     ) -> FileSystemView:
         """A view from a listing of partition -> files (pure)."""
         rules = timeline.slice_rules()
@@ -40,7 +40,7 @@ class FileSystemView:
         for partition, files in listing.items():
             found = group_files(partition, ((f.name, f.size) for f in files), rules)
             groups[partition] = tuple(g for g in found if (partition, g.file_id) not in replaced)
-        return cls(timeline, groups, replaced)
+        return cls(timeline, groups, frozenset(replaced))
 
     @classmethod
     def load(
@@ -48,7 +48,7 @@ class FileSystemView:
         storage: Storage,
         timeline: Timeline,
         partitions: Iterable[str] | None = None,
-        replaced: frozenset[tuple[str, str]] = frozenset(),
+        replaced: Collection[tuple[str, str]] = frozenset(),
     ) -> FileSystemView:
         """List storage: the given partitions, or every partition of the table."""
         if partitions is None:

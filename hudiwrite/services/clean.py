@@ -45,9 +45,7 @@ __all__ = [
     "CleanPlan",
     "earliest_commit_to_retain",
     "java_policy",
-    "pending_compaction_bases",
     "plan_clean",
-    "replaced_file_groups",
     "run_clean",
     "savepointed_files",
 ]
@@ -256,39 +254,6 @@ def plan_clean(
 # -- what the timeline says (I/O) ----------------------------------------------------------
 
 
-def pending_compaction_bases(meta: MetaClient, timeline: Timeline) -> dict[tuple[str, str], str]:
-    """(partition, file id) -> base instant of the slice a pending compaction or log
-    compaction will rewrite (CleanPlanner's fgIdToPending(Log)CompactionOperations)."""
-    out: dict[tuple[str, str], str] = {}
-    for instant in timeline.pending:
-        if instant.action not in (Action.COMPACTION, Action.LOG_COMPACTION):
-            continue
-        requested = Instant(instant.time, instant.action, State.REQUESTED)
-        record = read_single_record(
-            meta.read_instant(requested), reader_schema=parsed("HoodieCompactionPlan")
-        )
-        if record is None:
-            raise CorruptTableError(f"compaction plan {requested} is empty")
-        for op in record.record.get("operations") or []:
-            key = (op.get("partitionPath") or "", str(op["fileId"]))
-            base = str(op["baseInstantTime"])
-            out[key] = min(base, out.get(key, base))
-    return out
-
-
-def replaced_file_groups(meta: MetaClient, timeline: Timeline) -> dict[tuple[str, str], str]:
-    """(partition, file id) -> time of the completed replacecommit that replaced the group."""
-    out: dict[tuple[str, str], str] = {}
-    for instant in timeline.completed:
-        if instant.action != Action.REPLACE_COMMIT:
-            continue
-        md = meta.commit_metadata(instant)
-        for partition, ids in (md.partition_to_replace_file_ids or {}).items():
-            for fid in ids:
-                out.setdefault((partition, fid), instant.time)
-    return out
-
-
 def savepointed_files(meta: MetaClient, timeline: Timeline) -> frozenset[str]:
     """File names referenced by completed savepoints (CleanPlanner.getSavepointedDataFiles)."""
     names: set[str] = set()
@@ -337,23 +302,6 @@ def plan_record(plan: CleanPlan, storage: Storage) -> dict[str, Any]:
         # 0.15 prepareExtraMetadata: an empty map when no savepoint exists.
         "extraMetadata": {},
     }
-
-
-def _table_relative(storage: Storage, recorded: str) -> str:
-    """The path, relative to the base path, of a path a plan records (with or without a
-    scheme: ``file:/t/p/f``, ``file:///t/p/f``, ``/t/p/f``, ``s3a://bucket/t/p/f``)."""
-    path = recorded
-    if "://" in path:
-        path = path.split("://", 1)[1]
-    elif path.startswith("file:"):
-        path = path[len("file:") :]
-    path = path.lstrip("/")
-    root = storage.root.strip("/")
-    if root and path.startswith(root + "/"):
-        return path[len(root) + 1 :]
-    if not root and path:
-        return path
-    raise CorruptTableError(f"clean plan names {recorded!r}, outside the table at {storage.root!r}")
 
 
 def _plan_files(record: Mapping[str, Any], storage: Storage) -> dict[str, list[str]]:
@@ -413,7 +361,10 @@ def _execute(
         success: list[str] = []
         failed: list[str] = []
         for path in paths:
-            rel = _table_relative(storage, path)
+            try:
+                rel = storage.relative(path)
+            except ValueError as exc:
+                raise CorruptTableError(f"clean plan: {exc}") from exc
             name = rel.rsplit("/", 1)[-1]
             patterns.append(name)
             if _delete(storage, rel):
@@ -500,8 +451,13 @@ def run_clean(meta: MetaClient, settings: CleanSettings) -> CleanResult:
         timeline,
         view,
         settings,
-        pending_compaction_groups=pending_compaction_bases(meta, timeline),
-        replaced_groups=replaced_file_groups(meta, timeline),
+        pending_compaction_groups={
+            k: base
+            for k, (_, base) in meta.pending_compaction_operations(
+                timeline, include_log_compaction=True
+            ).items()
+        },
+        replaced_groups=meta.replaced_file_groups(timeline),
         savepointed=savepointed_files(meta, timeline),
     )
     if plan is not None:

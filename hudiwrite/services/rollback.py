@@ -88,22 +88,6 @@ def _display(storage: Storage, rel: str, scheme: bool) -> str:
     return qualified
 
 
-def _relative(storage: Storage, recorded: str) -> str:
-    """The table-relative path of a path recorded in a plan (with or without a scheme)."""
-    path = recorded
-    if path.startswith("file:"):
-        path = path[len("file:") :]
-    elif "://" in path:
-        path = path.split("://", 1)[1]
-        root = storage.root.lstrip("/")
-        if path.startswith(root):
-            return path[len(root) :].lstrip("/")
-    root = storage.root.rstrip("/")
-    if path.startswith(root + "/"):
-        return path[len(root) + 1 :]
-    raise CorruptTableError(f"rollback plan names {recorded!r}, outside the table")
-
-
 def _written_by(storage: Storage, rel: str, instant: str) -> bool:
     """Whether a log file holds a block of ``instant`` (for rollbacks without markers)."""
     try:
@@ -257,7 +241,11 @@ def _execute(meta: MetaClient, instant_time: str, plan: dict[str, Any], *, resum
             },
         )
         for recorded in request.get("filesToBeDeleted") or []:
-            storage.delete(_relative(storage, recorded))
+            try:
+                rel = storage.relative(recorded)
+            except ValueError as exc:
+                raise CorruptTableError(f"rollback plan: {exc}") from exc
+            storage.delete(rel)
             entry["successDeleteFiles"].append(recorded)
             deleted += 1
         logs = request.get("logBlocksToBeDeleted") or {}

@@ -7,6 +7,7 @@ from typing import Any
 
 from hudiwrite.exceptions import CorruptTableError, TableNotFoundError
 from hudiwrite.formats.avro_ocf import read_single_record
+from hudiwrite.formats.hudi_avro_schemas import parsed
 from hudiwrite.model.naming import HOODIE_DIR
 from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE, TableConfig
 from hudiwrite.storage import Storage
@@ -117,29 +118,47 @@ class MetaClient:
         return self.config.create_schema
 
     def compaction_plan(self, instant: Instant) -> dict[str, Any]:
-        """The Avro ``HoodieCompactionPlan`` of a compaction instant (requested file)."""
-        requested = Instant(instant.time, Action.COMPACTION, State.REQUESTED)
+        """The Avro ``HoodieCompactionPlan`` of a (log) compaction instant (its requested
+        file), resolved against Java's schema."""
+        requested = Instant(instant.time, instant.action, State.REQUESTED)
         data = self.storage.read_bytes(self.instant_path(requested))
-        record = read_single_record(data)
+        record = read_single_record(data, reader_schema=parsed("HoodieCompactionPlan"))
         if record is None:
             raise CorruptTableError(f"compaction plan {requested} is empty")
         return record.record
 
-    def pending_compaction_groups(self, timeline: Timeline) -> dict[tuple[str, str], str]:
-        """(partition, file id) -> instant of each file group a pending compaction covers."""
-        out: dict[tuple[str, str], str] = {}
-        for instant in timeline.pending_compactions:
+    def pending_compaction_operations(
+        self, timeline: Timeline, *, include_log_compaction: bool = False
+    ) -> dict[tuple[str, str], tuple[str, str]]:
+        """(partition, file id) -> (compaction instant, base instant of the slice it
+        compacts), for every file group a pending compaction plans to rewrite."""
+        actions = {Action.COMPACTION}
+        if include_log_compaction:
+            actions.add(Action.LOG_COMPACTION)
+        out: dict[tuple[str, str], tuple[str, str]] = {}
+        for instant in timeline.pending:
+            if instant.action not in actions:
+                continue
             for op in self.compaction_plan(instant).get("operations") or []:
-                out[(op.get("partitionPath") or "", op["fileId"])] = instant.time
+                key = (op.get("partitionPath") or "", str(op["fileId"]))
+                base = str(op["baseInstantTime"])
+                if key not in out or base < out[key][1]:
+                    out[key] = (instant.time, base)
         return out
 
-    def replaced_file_groups(self, timeline: Timeline) -> frozenset[tuple[str, str]]:
-        """(partition, file id) of file groups replaced by completed replace commits."""
-        out: set[tuple[str, str]] = set()
+    def pending_compaction_groups(self, timeline: Timeline) -> dict[tuple[str, str], str]:
+        """(partition, file id) -> instant of the pending compaction that covers the group."""
+        return {k: v[0] for k, v in self.pending_compaction_operations(timeline).items()}
+
+    def replaced_file_groups(self, timeline: Timeline) -> dict[tuple[str, str], str]:
+        """(partition, file id) -> time of the completed replace commit that replaced the
+        file group (insert_overwrite, clustering)."""
+        out: dict[tuple[str, str], str] = {}
         for instant in timeline.completed:
             if instant.action != Action.REPLACE_COMMIT:
                 continue
             md = self.commit_metadata(instant)
             for partition, ids in (md.partition_to_replace_file_ids or {}).items():
-                out.update((partition, fid) for fid in ids)
-        return frozenset(out)
+                for fid in ids:
+                    out.setdefault((partition, fid), instant.time)
+        return out
