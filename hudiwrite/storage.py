@@ -122,13 +122,19 @@ class Storage:
         return stream
 
     def exists(self, rel: str) -> bool:
+        if self._local:
+            return os.path.exists(self.full_path(rel))
         return bool(self.fs.exists(self.full_path(rel)))
 
     def size(self, rel: str) -> int:
+        if self._local:
+            return os.path.getsize(self.full_path(rel))
         return int(self.fs.size(self.full_path(rel)))
 
     def list_files(self, rel: str) -> list[FileInfo]:
         """Files directly inside ``rel`` (no directories); empty if ``rel`` does not exist."""
+        if self._local:
+            return sorted(self._scan_local(rel, recursive=False), key=lambda f: f.path)
         try:
             entries = self.fs.ls(self.full_path(rel), detail=True, refresh=True)
         except FileNotFoundError:
@@ -145,8 +151,30 @@ class Storage:
             out.append(FileInfo(self._relative(e["name"]), int(e.get("size") or 0)))
         return sorted(out, key=lambda f: f.path)
 
+    def _scan_local(self, rel: str, *, recursive: bool) -> list[FileInfo]:
+        """Local listing with ``os.scandir``: one system call per directory, where fsspec's
+        local ``ls`` stats every entry through Python."""
+        out: list[FileInfo] = []
+        stack = [rel.strip("/")]
+        while stack:
+            current = stack.pop()
+            try:
+                with os.scandir(self.full_path(current)) as entries:
+                    for entry in entries:
+                        child = f"{current}/{entry.name}" if current else entry.name
+                        if entry.is_dir(follow_symlinks=False):
+                            if recursive:
+                                stack.append(child)
+                        elif entry.is_file():
+                            out.append(FileInfo(child, entry.stat().st_size))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        return out
+
     def walk_files(self, rel: str = "") -> list[FileInfo]:
         """Every file below ``rel``, recursively, in one listing call where the store allows."""
+        if self._local:
+            return sorted(self._scan_local(rel, recursive=True), key=lambda f: f.path)
         self.fs.invalidate_cache()
         try:
             found = self.fs.find(self.full_path(rel), detail=True)
