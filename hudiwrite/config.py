@@ -22,6 +22,11 @@ def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
         raise InvalidOptionError(f"{attribute.name} must be a positive integer, got {value!r}")
 
 
+def _non_negative(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or value < 0:
+        raise InvalidOptionError(f"{attribute.name} must be a non-negative integer, got {value!r}")
+
+
 def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and (not isinstance(value, int) or value <= 0):
         raise InvalidOptionError(f"{attribute.name} must be a positive integer or None")
@@ -59,6 +64,10 @@ class TableOptions:
     parquet_compression: str = attrs.field(default="gzip", validator=_one_of(*_COMPRESSIONS))
     #: New base files are rolled over near this size (``hoodie.parquet.max.file.size``).
     target_file_size: int = attrs.field(default=120 * 1024 * 1024, validator=_positive)
+    #: Inserts are merged into the partition's smallest base file below this size (whose
+    #: slice has no log files) before new file groups are started, so small commits do not
+    #: multiply file groups (``hoodie.parquet.small.file.limit``); 0 turns this off.
+    small_file_limit: int = attrs.field(default=100 * 1024 * 1024, validator=_non_negative)
     #: Rows per parquet row group of base files.
     row_group_rows: int = attrs.field(default=1_048_576, validator=_positive)
     #: Merge semantics (payload class, full or short name).

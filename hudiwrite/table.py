@@ -437,6 +437,7 @@ class HudiTable:
                 insert_duplicates=opts.insert_duplicates,
                 max_memory_bytes=opts.max_memory_bytes,
                 max_workers=opts.max_workers,
+                small_file_limit=opts.small_file_limit,
             ),
         )
 

@@ -356,3 +356,45 @@ def test_bloom_footer_base64_is_standard(table: hw.HudiTable) -> None:
     meta = pq.ParquetFile(Path(table.uri) / r.files_written[0]).metadata.metadata
     raw = base64.b64decode(meta[b"org.apache.hudi.bloomfilter"], validate=True)
     assert len(raw) == 323534  # one dynamic row with Hudi's default sizing
+
+
+def test_inserts_fill_the_smallest_base_file(tmp_path: Path) -> None:
+    """Small-file handling: new keys go into the partition's smallest base file (a new
+    version of its file group, written with a MERGE marker) instead of a new file group."""
+    t = hw.HudiTable.create(
+        str(tmp_path / "t"),
+        SCHEMA,
+        record_key="id",
+        partition_by="city",
+        ordering_field="ts",
+        options=hw.TableOptions(compaction_delta_commits=None),
+    )
+    r1 = t.upsert(_rows(["a", "b"], 1, ["sf", "sf"]))
+    (first,) = r1.files_written
+    file_id = parse_base_file_name(first.split("/")[1]).file_id  # type: ignore[union-attr]
+    r2 = t.upsert(_rows(["c", "d"], 2, ["sf", "sf"]))
+    (second,) = r2.files_written
+    parsed = parse_base_file_name(second.split("/")[1])
+    assert parsed is not None and parsed.file_id == file_id
+    assert parsed.instant == r2.instant_time
+    assert (r2.num_inserted, r2.num_updated) == (2, 0)
+    done = orjson.loads((Path(t.uri) / ".hoodie" / f"{r2.instant_time}.deltacommit").read_bytes())
+    (stat,) = done["partitionToWriteStats"]["city=sf"]
+    assert (stat["prevCommit"], stat["numWrites"], stat["numInserts"]) == (r1.instant_time, 4, 2)
+    rows = pq.read_table(Path(t.uri) / second).to_pylist()
+    assert {r["id"]: r["_hoodie_commit_time"] for r in rows} == {
+        "a": r1.instant_time,
+        "b": r1.instant_time,
+        "c": r2.instant_time,
+        "d": r2.instant_time,
+    }
+    assert {r["_hoodie_file_name"] for r in rows} == {second.split("/")[1]}
+    expected = {"a": 1, "b": 1, "c": 2, "d": 2}
+    assert {r["id"]: r["ts"] for r in t.to_arrow().to_pylist()} == expected
+    rs = pa.Table.from_batches(hudi.HudiTable(t.uri).read(hudi.HudiReadOptions()))
+    assert {r["id"]: r["ts"] for r in rs.to_pylist()} == expected
+    # A file group with log files is not a candidate: the next insert starts a new group.
+    t.upsert(_rows(["a"], 3, ["sf"]))
+    r4 = t.upsert(_rows(["e"], 4, ["sf"]))
+    (fourth,) = r4.files_written
+    assert parse_base_file_name(fourth.split("/")[1]).file_id != file_id  # type: ignore[union-attr]

@@ -61,6 +61,8 @@ class WriteSettings:
     insert_duplicates: str = "fail"
     max_memory_bytes: int = 512 * 1024 * 1024
     max_workers: int = 4
+    #: Base files below this size take new inserts (0 turns small-file handling off).
+    small_file_limit: int = 100 * 1024 * 1024
 
 
 @attrs.frozen

@@ -15,8 +15,9 @@ from typing import Any
 import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from hudiwrite._arrow import last_of_runs, sequence_strings, sort_indices
+from hudiwrite._arrow import conform_to_schema, last_of_runs, sequence_strings, sort_indices
 from hudiwrite.formats.logblock import (
     DeleteRecords,
     LogBlock,
@@ -42,7 +43,7 @@ from hudiwrite.storage import Storage
 from hudiwrite.timeline.metadata import WriteStat
 from hudiwrite.write.context import WriteContext
 from hudiwrite.write.markers import IOType, Markers
-from hudiwrite.write.planner import Dest, LogTarget, WritePlan
+from hudiwrite.write.planner import Dest, LogTarget, MergeTarget, WritePlan
 from hudiwrite.write.source import ORDERING, PARTITION, RECORD_KEY, PreparedInput
 
 __all__ = ["Journal", "WriteExecutor"]
@@ -103,6 +104,9 @@ class _PartitionInserts:
         self.file: tuple[str, str, str, int] | None = None  # file id, name, rel path, task
         self.rows_in_file = 0
         self.stats: list[WriteStat] = []
+        # The partition's small base file the first new file is merged with, if any.
+        self.merge: MergeTarget | None = executor.plan.merge_targets.get(partition)
+        self.merged_from: MergeTarget | None = None
 
     def add(self, rows: pa.Table) -> None:
         self.pending.append(rows)
@@ -136,12 +140,13 @@ class _PartitionInserts:
 
     def _open_file(self) -> None:
         ex = self.ex
-        file_id = new_file_id()
+        merge, self.merge = self.merge, None
+        file_id = merge.file_id if merge is not None else new_file_id()
         task, token = ex.tokens.next()
         name = base_file_name(file_id, token, ex.instant_time)
         rel = join_partition(self.partition, name)
         ex.ensure_partition(self.partition)
-        ex.markers.create(self.partition, name, IOType.CREATE)
+        ex.markers.create(self.partition, name, IOType.MERGE if merge else IOType.CREATE)
         ex.journal.add_data_file(rel)
         self.sink_cm = ex.storage.open_output(rel)
         self.sink = self.sink_cm.__enter__()
@@ -153,6 +158,20 @@ class _PartitionInserts:
         )
         self.file = (file_id, name, rel, task)
         self.rows_in_file = 0
+        self.merged_from = merge
+        if merge is not None:
+            # The new version of the small file starts with all its records, meta columns
+            # kept except the file name (as Hudi's merge handle writes them).
+            old = pq.read_table(
+                ex.storage.full_path(merge.base_file_path), filesystem=ex.storage.arrow_fs
+            )
+            old = conform_to_schema(old, ex.ctx.schema.arrow_with_meta)
+            old = old.set_column(
+                old.schema.get_field_index(FILE_NAME),
+                FILE_NAME,
+                pa.repeat(pa.scalar(name, pa.string()), old.num_rows),
+            )
+            self.writer.write(old)
 
     def _write_group(self, n: int) -> None:
         if self.writer is None:
@@ -174,13 +193,14 @@ class _PartitionInserts:
         self.sink_cm.__exit__(None, None, None)
         file_id, _, rel, _ = self.file
         size = self.ex.storage.size(rel)
+        merged = self.merged_from
         self.stats.append(
             WriteStat(
                 file_id=file_id,
                 path=rel,
                 partition_path=self.partition,
-                prev_commit="null",
-                num_writes=self.rows_in_file,
+                prev_commit=merged.base_instant if merged else "null",
+                num_writes=self.writer.num_rows,
                 num_inserts=self.rows_in_file,
                 total_write_bytes=size,
                 file_size=size,

@@ -6,7 +6,7 @@ index's answer, and returns per-row destinations as Arrow arrays indexed by row 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import attrs
 import pyarrow as pa
@@ -20,7 +20,7 @@ from hudiwrite.timeline.layout import TableLayout
 from hudiwrite.timeline.metadata import CommitMetadata, WriteStat
 from hudiwrite.write.source import IS_DELETED, ORDERING, PARTITION, RECORD_KEY, ROW_ID
 
-__all__ = ["Dest", "LogTarget", "Operation", "WritePlan", "dedupe", "plan_write"]
+__all__ = ["Dest", "LogTarget", "MergeTarget", "Operation", "WritePlan", "dedupe", "plan_write"]
 
 
 class Operation:
@@ -53,6 +53,17 @@ class LogTarget:
 
 
 @attrs.frozen
+class MergeTarget:
+    """A small base file that this write's inserts are merged into (Hudi's small-file
+    handling): its records and the new ones go into a new base file of the same group."""
+
+    partition: str
+    file_id: str
+    base_instant: str
+    base_file_path: str
+
+
+@attrs.frozen
 class WritePlan:
     operation: str
     #: Destination code of every input row (indexed by row id).
@@ -63,6 +74,14 @@ class WritePlan:
     insert_counts: Mapping[str, int]
     update_counts: Mapping[tuple[str, str], int]
     delete_counts: Mapping[tuple[str, str], int]
+    merge_targets: Mapping[str, MergeTarget] = attrs.field(factory=dict)
+
+    @property
+    def touched_file_ids(self) -> set[str]:
+        """Existing file groups this write changes (for conflict detection)."""
+        return {fid for _, fid in self.log_targets} | {
+            t.file_id for t in self.merge_targets.values()
+        }
 
     @property
     def num_inserts(self) -> int:
@@ -141,6 +160,32 @@ def _log_target(
     )
 
 
+def _small_file(
+    groups: Sequence[FileGroup],
+    limit: int,
+    updated: set[tuple[str, str]],
+    pending_compactions: Mapping[tuple[str, str], str],
+) -> MergeTarget | None:
+    """The smallest base file of the partition that may take inserts: below ``limit``, in a
+    latest slice without log files, not updated by this write and not being compacted.
+    Java's upsert partitioner picks the same one when the index cannot index log files."""
+    best = None
+    for group in groups:
+        key = (group.partition, group.file_id)
+        if key in updated or key in pending_compactions:
+            continue
+        latest = group.latest_slice()
+        if latest is None or latest.base_file is None or latest.log_files:
+            continue
+        if latest.base_file.size >= limit:
+            continue
+        if best is None or latest.base_file.size < best.base_file.size:  # type: ignore[union-attr]
+            best = latest
+    if best is None or best.base_file is None:
+        return None
+    return MergeTarget(best.partition, best.file_id, best.base_instant, best.base_file.path)
+
+
 def dedupe(keys: pa.Table) -> pa.Table:
     """One row per (record key, partition path): the greatest ordering value, ties to the later
     row (Hudi's precombine within a batch). Rows stay in input order."""
@@ -175,6 +220,7 @@ def plan_write(
     insert_duplicates: str = "fail",
     live_keys: pa.Table | None = None,
     pending_compactions: Mapping[tuple[str, str], str] | None = None,
+    small_file_limit: int = 0,
 ) -> WritePlan:
     """Destinations for all ``total`` input rows, given the ``survivors`` of :func:`dedupe`.
 
@@ -262,6 +308,14 @@ def plan_write(
     by_id = {(g.partition, g.file_id): g for gs in groups.values() for g in gs}
     for key in set(update_counts) | set(delete_counts):
         targets[key] = _log_target(by_id[key], layout, instant_time, pending_compactions.get(key))
+    merges = {}
+    if small_file_limit > 0:
+        for partition in insert_counts:
+            target = _small_file(
+                groups.get(partition, ()), small_file_limit, set(targets), pending_compactions
+            )
+            if target is not None:
+                merges[partition] = target
     return WritePlan(
         operation=operation,
         dest=row_dest.combine_chunks() if isinstance(row_dest, pa.ChunkedArray) else row_dest,
@@ -270,4 +324,5 @@ def plan_write(
         insert_counts=insert_counts,
         update_counts=update_counts,
         delete_counts=delete_counts,
+        merge_targets=merges,
     )

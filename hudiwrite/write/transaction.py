@@ -132,6 +132,7 @@ def _plan(
         insert_duplicates=ctx.settings.insert_duplicates,
         live_keys=live,
         pending_compactions=meta.pending_compaction_groups(timeline),
+        small_file_limit=min(ctx.settings.small_file_limit, ctx.settings.target_file_size),
     )
     return instant_time, plan
 
@@ -186,7 +187,7 @@ class _Transaction:
         return Instant(self.instant_time, Action.DELTA_COMMIT, state)
 
     def start(self, plan: WritePlan) -> None:
-        self.touched = {fid for _, fid in plan.log_targets}
+        self.touched = plan.touched_file_ids
         requested = self._instant(State.REQUESTED)
         self.meta.write_instant(requested, b"")
         self._instant_files.append(requested)
