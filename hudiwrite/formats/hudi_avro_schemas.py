@@ -41,6 +41,7 @@ __all__ = [
     "parsed",
     "schema_dict",
     "schema_json",
+    "write_stat_record",
 ]
 
 NAMESPACE: Final = "org.apache.hudi.avro.model"
@@ -700,7 +701,9 @@ def decode_commit_metadata(data: bytes) -> dict[str, Any]:
     return out
 
 
-def _stat_to_avro(stat: Mapping[str, Any]) -> dict[str, Any]:
+def write_stat_record(stat: Mapping[str, Any]) -> dict[str, Any]:
+    """An Avro ``HoodieWriteStat`` from a write stat in the JSON form: same-named fields
+    copied, the rest null (how Jackson converts the Java object)."""
     out = {name: stat.get(name) for name in WRITE_STAT_FIELDS}
     runtime = out["runtimeStats"]
     if runtime is not None:
@@ -731,7 +734,7 @@ def encode_commit_metadata(
     record: dict[str, Any] = {
         "partitionToWriteStats": None
         if stats is None
-        else {str(p): [_stat_to_avro(s) for s in entries] for p, entries in stats.items()},
+        else {str(p): [write_stat_record(s) for s in entries] for p, entries in stats.items()},
         "compacted": obj.get("compacted", False),
         "extraMetadata": None if extra is None else dict(extra),
         "version": obj.get("version"),

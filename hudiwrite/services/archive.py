@@ -31,10 +31,10 @@ import orjson
 from hudiwrite.exceptions import CorruptTableError, UnsupportedTableError
 from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.hudi_avro_schemas import (
-    WRITE_STAT_FIELDS,
     parsed,
     schema_dict,
     schema_json,
+    write_stat_record,
 )
 from hudiwrite.formats.logblock import (
     BlockType,
@@ -282,40 +282,7 @@ def plan_archive(
 # instant -> HoodieArchivedMetaEntry (MetadataConversionUtils.createMetaWrapper)
 
 
-def _record_fields(schema: Any, name: str) -> dict[str, Any]:
-    """field name -> type of the record called ``name`` anywhere inside ``schema``."""
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            if node.get("type") == "record" and node.get("name") == name:
-                return {f["name"]: f["type"] for f in node["fields"]}
-            stack.extend(node.values())
-    raise KeyError(name)
-
-
-def _runtime_stats_fields() -> tuple[str, ...]:
-    return tuple(_record_fields(schema_dict("HoodieCommitMetadata"), "HoodieRuntimeStats"))
-
-
-_RUNTIME_FIELDS: Final = _runtime_stats_fields()
 _ENTRY_FIELDS: Final = tuple(f["name"] for f in schema_dict(_ENTRY)["fields"])
-
-
-def _write_stat_record(stat: Mapping[str, Any]) -> dict[str, Any]:
-    # Jackson's convertValue(HoodieWriteStat -> Avro HoodieWriteStat): same-named properties
-    # are copied, the rest of the Avro fields stay null (no-arg constructor, no defaults).
-    out = {name: stat.get(name) for name in WRITE_STAT_FIELDS}
-    runtime = out["runtimeStats"]
-    if runtime is not None:
-        out["runtimeStats"] = {k: runtime.get(k) for k in _RUNTIME_FIELDS}
-    if out["logFiles"] is not None:
-        out["logFiles"] = [str(f) for f in out["logFiles"]]
-    if out["cdcStats"] is not None:
-        out["cdcStats"] = dict(out["cdcStats"])
-    return out
 
 
 def commit_metadata_record(obj: Mapping[str, Any], *, replace: bool = False) -> dict[str, Any]:
@@ -338,7 +305,7 @@ def commit_metadata_record(obj: Mapping[str, Any], *, replace: bool = False) -> 
         operation = "COMPACT"
     record: dict[str, Any] = {
         "partitionToWriteStats": {
-            str(p): [_write_stat_record(s) for s in (entries or [])] for p, entries in stats.items()
+            str(p): [write_stat_record(s) for s in (entries or [])] for p, entries in stats.items()
         },
         "compacted": compacted,
         "extraMetadata": {str(k): str(v) for k, v in extra.items() if v is not None},
