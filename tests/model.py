@@ -118,6 +118,16 @@ class TableModel:
     def expected_snapshot(self) -> Counter[Any]:
         return self._expected(self.snapshot, self.columns)
 
+    def rebased(self, partition: str, keys: list[str], old_keys: list[str]) -> None:
+        """A file group's base file (holding ``old_keys``) was rewritten with its current
+        records (``keys``): deleted records are gone from it, the others are current."""
+        for key in old_keys:
+            self.base.pop((partition, key), None)
+        for key in keys:
+            k = (partition, key)
+            if k in self.snapshot:
+                self.base[k] = self.snapshot[k]
+
     def compacted(self, count: int) -> None:
         """A compaction of every file group with logs ran: base files now hold the snapshot
         (records keep their commit times; deleted keys are gone from base files)."""

@@ -12,10 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import hudi
+import orjson
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -166,11 +169,26 @@ def run_workload(ops: list[tuple[str, list[dict[str, Any]]]], options: hw.TableO
                 counts = model.delete(model_rows, result.instant_time)
             assert (result.num_inserted, result.num_updated, result.num_deleted) == counts
             model.remember(result.instant_time)
+            _follow_small_file_merges(path, result, model)
             compactions = sum(1 for i in table.timeline if i.action == "commit" and i.is_completed)
             if compactions > model.compactions:
                 model.compacted(compactions)  # an inline compaction ran after the write
             check_reads(path, table, model)
         check_history(table, model)
+
+
+def _follow_small_file_merges(path: str, result: hw.WriteResult, model: TableModel) -> None:
+    """Inserts merged into an existing file group rewrote its base file with the group's
+    current records: for those keys the read-optimized view now shows the snapshot."""
+    done = orjson.loads(Path(path, ".hoodie", f"{result.instant_time}.deltacommit").read_bytes())
+    for partition, stats in done["partitionToWriteStats"].items():
+        for stat in stats:
+            if stat["prevCommit"] == "null" or not stat["path"].endswith(".parquet"):
+                continue
+            keys = pq.read_table(Path(path, stat["path"]), columns=["_hoodie_record_key"])
+            (old,) = Path(path, partition).glob(f"{stat['fileId']}_*_{stat['prevCommit']}.parquet")
+            old_keys = pq.read_table(old, columns=["_hoodie_record_key"])
+            model.rebased(partition, keys.column(0).to_pylist(), old_keys.column(0).to_pylist())
 
 
 def check_history(table: hw.HudiTable, model: TableModel) -> None:

@@ -393,8 +393,17 @@ def test_inserts_fill_the_smallest_base_file(tmp_path: Path) -> None:
     assert {r["id"]: r["ts"] for r in t.to_arrow().to_pylist()} == expected
     rs = pa.Table.from_batches(hudi.HudiTable(t.uri).read(hudi.HudiReadOptions()))
     assert {r["id"]: r["ts"] for r in rs.to_pylist()} == expected
-    # A file group with log files is not a candidate: the next insert starts a new group.
-    t.upsert(_rows(["a"], 3, ["sf"]))
+    # A group with log files takes inserts too: its merged records are rewritten with them.
+    r3 = t.upsert(_rows(["a"], 3, ["sf"]))
     r4 = t.upsert(_rows(["e"], 4, ["sf"]))
     (fourth,) = r4.files_written
-    assert parse_base_file_name(fourth.split("/")[1]).file_id != file_id  # type: ignore[union-attr]
+    assert parse_base_file_name(fourth.split("/")[1]).file_id == file_id  # type: ignore[union-attr]
+    rows = {
+        r["id"]: (r["ts"], r["_hoodie_commit_time"])
+        for r in pq.read_table(Path(t.uri) / fourth).to_pylist()
+    }
+    assert rows["a"] == (3, r3.instant_time) and rows["e"] == (4, r4.instant_time)
+    expected = {"a": 3, "b": 1, "c": 2, "d": 2, "e": 4}
+    assert {r["id"]: r["ts"] for r in t.to_arrow().to_pylist()} == expected
+    rs = pa.Table.from_batches(hudi.HudiTable(t.uri).read(hudi.HudiReadOptions()))
+    assert {r["id"]: r["ts"] for r in rs.to_pylist()} == expected

@@ -8,16 +8,15 @@ a journal, so a failed write can remove exactly what it left.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from hudiwrite._arrow import conform_to_schema, last_of_runs, sequence_strings, sort_indices
+from hudiwrite._arrow import last_of_runs, sequence_strings, sort_indices
 from hudiwrite.formats.logblock import (
     DeleteRecords,
     LogBlock,
@@ -39,6 +38,7 @@ from hudiwrite.model.naming import (
     partition_metadata_text,
 )
 from hudiwrite.model.tableconfig import java_date_string
+from hudiwrite.read.merge import MergeSettings, read_slice
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.metadata import WriteStat
 from hudiwrite.write.context import WriteContext
@@ -160,12 +160,16 @@ class _PartitionInserts:
         self.rows_in_file = 0
         self.merged_from = merge
         if merge is not None:
-            # The new version of the small file starts with all its records, meta columns
-            # kept except the file name (as Hudi's merge handle writes them).
-            old = pq.read_table(
-                ex.storage.full_path(merge.base_file_path), filesystem=ex.storage.arrow_fs
+            # The new version of the small file group starts with all its current records
+            # (base merged with logs), meta columns kept except the file name (as Hudi's
+            # merge handle and compactor write them).
+            old = read_slice(
+                ex.storage,
+                merge.file_slice,
+                ex.ctx.schema.arrow_with_meta,
+                MergeSettings(ex.ctx.ordering_field, ex.ctx.merge_semantics),
+                is_committed=ex.is_committed,
             )
-            old = conform_to_schema(old, ex.ctx.schema.arrow_with_meta)
             old = old.set_column(
                 old.schema.get_field_index(FILE_NAME),
                 FILE_NAME,
@@ -223,6 +227,7 @@ class WriteExecutor:
         markers: Markers,
         journal: Journal,
         existing_partitions: Iterable[str],
+        is_committed: Callable[[str], bool],
     ) -> None:
         self.storage = storage
         self.ctx = ctx
@@ -230,6 +235,7 @@ class WriteExecutor:
         self.plan = plan
         self.markers = markers
         self.journal = journal
+        self.is_committed = is_committed
         self.tokens = WriteTokens()
         self._partitions_ready = set(existing_partitions)
         self._lock = threading.Lock()

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from hudiwrite._arrow import arange, sort_indices, take_last_per_key
 from hudiwrite.exceptions import InvalidRecordError
 from hudiwrite.index.simple import FILE_ID
-from hudiwrite.model.filegroup import FileGroup
+from hudiwrite.model.filegroup import FileGroup, FileSlice
 from hudiwrite.timeline.layout import TableLayout
 from hudiwrite.timeline.metadata import CommitMetadata, WriteStat
 from hudiwrite.write.source import IS_DELETED, ORDERING, PARTITION, RECORD_KEY, ROW_ID
@@ -54,13 +54,23 @@ class LogTarget:
 
 @attrs.frozen
 class MergeTarget:
-    """A small base file that this write's inserts are merged into (Hudi's small-file
-    handling): its records and the new ones go into a new base file of the same group."""
+    """A small file group that this write's inserts are merged into (Hudi's small-file
+    handling): its current records and the new ones go into a new base file of the group,
+    which starts a new file slice at this write's instant."""
 
-    partition: str
-    file_id: str
-    base_instant: str
-    base_file_path: str
+    file_slice: FileSlice
+
+    @property
+    def partition(self) -> str:
+        return self.file_slice.partition
+
+    @property
+    def file_id(self) -> str:
+        return self.file_slice.file_id
+
+    @property
+    def base_instant(self) -> str:
+        return self.file_slice.base_instant
 
 
 @attrs.frozen
@@ -166,24 +176,29 @@ def _small_file(
     updated: set[tuple[str, str]],
     pending_compactions: Mapping[tuple[str, str], str],
 ) -> MergeTarget | None:
-    """The smallest base file of the partition that may take inserts: below ``limit``, in a
-    latest slice without log files, not updated by this write and not being compacted.
-    Java's upsert partitioner picks the same one when the index cannot index log files."""
+    """The partition's smallest file group that may take inserts: below ``limit``, not
+    updated by this write and not being compacted.
+
+    Java's upsert partitioner (with an index that cannot index log files) only picks slices
+    without log files; hudiwrite also takes a slice with logs and writes its merged records
+    with the inserts, like a compaction of that one group. Otherwise, with updates spread
+    over the table, every group has logs and each write would start new file groups.
+    """
     best = None
+    best_size = 0
     for group in groups:
         key = (group.partition, group.file_id)
         if key in updated or key in pending_compactions:
             continue
         latest = group.latest_slice()
-        if latest is None or latest.base_file is None or latest.log_files:
+        if latest is None or latest.base_file is None:
             continue
-        if latest.base_file.size >= limit:
+        size = latest.base_file.size + sum(f.size for f in latest.log_files)
+        if size >= limit:
             continue
-        if best is None or latest.base_file.size < best.base_file.size:  # type: ignore[union-attr]
-            best = latest
-    if best is None or best.base_file is None:
-        return None
-    return MergeTarget(best.partition, best.file_id, best.base_instant, best.base_file.path)
+        if best is None or size < best_size:
+            best, best_size = latest, size
+    return MergeTarget(best) if best is not None else None
 
 
 def dedupe(keys: pa.Table) -> pa.Table:

@@ -79,7 +79,14 @@ def run_write(
         txn.start(plan)
         try:
             executor = WriteExecutor(
-                storage, ctx, instant_time, plan, txn.markers, txn.journal, existing
+                storage,
+                ctx,
+                instant_time,
+                plan,
+                txn.markers,
+                txn.journal,
+                existing,
+                is_committed=timeline.is_completed,
             )
             stats = executor.run(prepared)
             txn.commit(stats, ctx, operation)
