@@ -121,12 +121,16 @@ class TableModel:
     def rebased(self, partition: str, keys: list[str], old_keys: list[str]) -> None:
         """A file group's base file (holding ``old_keys``) was rewritten with its current
         records (``keys``): deleted records are gone from it, the others are current."""
+        before = self.history[-2][1] if len(self.history) > 1 else {}
         for key in old_keys:
             self.base.pop((partition, key), None)
         for key in keys:
             k = (partition, key)
-            if k in self.snapshot:
-                self.base[k] = self.snapshot[k]
+            # the file holds each record as it was before this commit (this commit's updates
+            # of the group went to a log), and this commit's inserts
+            version = before.get(k) or self.snapshot.get(k)
+            if version is not None:
+                self.base[k] = version
 
     def compacted(self, count: int) -> None:
         """A compaction of every file group with logs ran: base files now hold the snapshot

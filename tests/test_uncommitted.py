@@ -14,6 +14,7 @@ import pytest
 import hudiwrite as hw
 from hudiwrite.formats.avro_ocf import write_single_record
 from hudiwrite.formats.hudi_avro_schemas import schema_json
+from hudiwrite.formats.logfile import LogFileBlock, read_blocks
 from hudiwrite.model.naming import parse_base_file_name, parse_log_file_name
 from hudiwrite.write import transaction
 
@@ -108,7 +109,11 @@ def test_only_committed_data_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyP
     failed_logs = [
         p
         for p in (path / "city=sf").iterdir()
-        if p.name.startswith(".") and (lg := parse_log_file_name(p.name)) and lg.version == 2
+        if parse_log_file_name(p.name)
+        and any(
+            isinstance(e, LogFileBlock) and e.block.instant_time == failed
+            for e in read_blocks(p.read_bytes())
+        )
     ]
     assert failed_logs, "the failed write left its log file behind"
     torn = failed_logs[0]

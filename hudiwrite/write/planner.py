@@ -173,22 +173,22 @@ def _log_target(
 def _small_file(
     groups: Sequence[FileGroup],
     limit: int,
-    updated: set[tuple[str, str]],
     pending_compactions: Mapping[tuple[str, str], str],
 ) -> MergeTarget | None:
-    """The partition's smallest file group that may take inserts: below ``limit``, not
-    updated by this write and not being compacted.
+    """The partition's smallest file group that may take inserts: below ``limit`` and not
+    being compacted.
 
     Java's upsert partitioner (with an index that cannot index log files) only picks slices
-    without log files; hudiwrite also takes a slice with logs and writes its merged records
-    with the inserts, like a compaction of that one group. Otherwise, with updates spread
-    over the table, every group has logs and each write would start new file groups.
+    without log files that the write does not update; hudiwrite also takes a slice with logs
+    and writes its merged records with the inserts, like a compaction of that one group, and
+    puts the write's own updates of the group into a log of the new slice. Otherwise, with
+    updates spread over the table, no group qualifies and every write starts new groups.
     """
     best = None
     best_size = 0
     for group in groups:
         key = (group.partition, group.file_id)
-        if key in updated or key in pending_compactions:
+        if key in pending_compactions:
             continue
         latest = group.latest_slice()
         if latest is None or latest.base_file is None:
@@ -319,18 +319,24 @@ def plan_write(
     update_counts = {(k[0], k[1]): v for k, v in _counts(updates, [PARTITION, FILE_ID]).items()}
     delete_counts = {(k[0], k[1]): v for k, v in _counts(deletes, [PARTITION, FILE_ID]).items()}
 
-    targets: dict[tuple[str, str], LogTarget] = {}
-    by_id = {(g.partition, g.file_id): g for gs in groups.values() for g in gs}
-    for key in set(update_counts) | set(delete_counts):
-        targets[key] = _log_target(by_id[key], layout, instant_time, pending_compactions.get(key))
     merges = {}
     if small_file_limit > 0:
         for partition in insert_counts:
-            target = _small_file(
-                groups.get(partition, ()), small_file_limit, set(targets), pending_compactions
-            )
+            target = _small_file(groups.get(partition, ()), small_file_limit, pending_compactions)
             if target is not None:
                 merges[partition] = target
+    merged = {(t.partition, t.file_id) for t in merges.values()}
+    targets: dict[tuple[str, str], LogTarget] = {}
+    by_id = {(g.partition, g.file_id): g for gs in groups.values() for g in gs}
+    for key in set(update_counts) | set(delete_counts):
+        if key in merged:
+            # The group's new base file (written by this instant) starts a new slice; this
+            # write's updates and deletes of the group go to the first log of that slice.
+            targets[key] = LogTarget(key[0], key[1], instant_time, "", (), 1)
+        else:
+            targets[key] = _log_target(
+                by_id[key], layout, instant_time, pending_compactions.get(key)
+            )
     return WritePlan(
         operation=operation,
         dest=row_dest.combine_chunks() if isinstance(row_dest, pa.ChunkedArray) else row_dest,
