@@ -238,19 +238,15 @@ class _Fold:
         return records, deletes
 
 
-def read_base(
-    storage: Storage, file_slice: FileSlice, schema: pa.Schema, columns: list[str] | None = None
-) -> pa.Table:
+def read_base(storage: Storage, file_slice: FileSlice, schema: pa.Schema) -> pa.Table:
+    """The base file's rows in ``schema``: only its columns are decoded (a projection), and
+    columns the file predates come out as nulls."""
     if file_slice.base_file is None:
         return schema.empty_table()
-    path = storage.full_path(file_slice.base_file.path)
-    if columns is None:
-        table = pq.read_table(path, filesystem=storage.arrow_fs)
-        return conform_to_schema(table, schema)
-    pf = pq.ParquetFile(path, filesystem=storage.arrow_fs)
-    present = [c for c in columns if c in pf.schema_arrow.names]
-    table = pf.read(columns=present)
-    return conform_to_schema(table, pa.schema([schema.field(c) for c in columns]))
+    pf = pq.ParquetFile(storage.full_path(file_slice.base_file.path), filesystem=storage.arrow_fs)
+    present = set(pf.schema_arrow.names)
+    table = pf.read(columns=[name for name in schema.names if name in present])
+    return conform_to_schema(table, schema)
 
 
 def read_slice(

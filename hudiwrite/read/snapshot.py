@@ -53,6 +53,19 @@ class ReadPlan:
     read_optimized: bool
     row_filter: pc.Expression | None
     columns: tuple[str, ...] | None
+    filter_columns: tuple[str, ...] = ()
+
+    @property
+    def read_schema(self) -> pa.Schema:
+        """The columns a slice is read with: the selection plus what merging and filtering
+        need (record key, ordering field, soft-delete markers, filter columns)."""
+        if self.columns is None:
+            return self.schema
+        needed = set(self.columns) | set(self.filter_columns)
+        needed |= {"_hoodie_record_key", "_hoodie_is_deleted", "_hoodie_operation"}
+        if self.settings.ordering_field:
+            needed.add(self.settings.ordering_field)
+        return pa.schema([f for f in self.schema if f.name in needed])
 
     @property
     def output_schema(self) -> pa.Schema:
@@ -64,7 +77,7 @@ class ReadPlan:
         rows = read_slice(
             self.meta.storage,
             file_slice,
-            self.schema,
+            self.read_schema,
             self.settings,
             is_committed=self.is_committed,
             read_optimized=self.read_optimized,
@@ -244,6 +257,7 @@ def plan_snapshot(
         read_optimized=read_optimized,
         row_filter=row_filter,
         columns=selected,
+        filter_columns=tuple(f[0] for f in filters or ()),
     )
 
 
@@ -300,6 +314,7 @@ def plan_incremental(
         read_optimized=False,
         row_filter=pc.field(COMMIT_TIME).isin(times),
         columns=_check_columns(stored, columns),
+        filter_columns=(COMMIT_TIME,),
     )
 
 
