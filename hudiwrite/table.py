@@ -438,6 +438,7 @@ class HudiTable:
                 max_memory_bytes=opts.max_memory_bytes,
                 max_workers=opts.max_workers,
                 small_file_limit=opts.small_file_limit,
+                small_file_rewrite=opts.small_file_rewrite,
             ),
         )
 

@@ -33,7 +33,11 @@ def test_updates_find_keys_beyond_the_basic_plane(tmp_path: Path) -> None:
 
 
 def test_base_file_keys_are_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    t = hw.HudiTable.create(str(tmp_path / "t"), SCHEMA, record_key="id", ordering_field="ts")
+    # Only the index reads base files here: no small-file merges, no inline services.
+    options = hw.TableOptions(small_file_limit=0, compaction_delta_commits=None)
+    t = hw.HudiTable.create(
+        str(tmp_path / "t"), SCHEMA, record_key="id", ordering_field="ts", options=options
+    )
     t.upsert(pa.table({"id": [f"k{i}" for i in range(100)], "ts": [1] * 100}, schema=SCHEMA))
     simple.KEY_CACHE.clear()
     t.upsert(pa.table({"id": ["k1"], "ts": [2]}, schema=SCHEMA))  # reads and caches

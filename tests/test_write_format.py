@@ -407,3 +407,27 @@ def test_inserts_fill_the_smallest_base_file(tmp_path: Path) -> None:
     assert {r["id"]: r["ts"] for r in t.to_arrow().to_pylist()} == expected
     rs = pa.Table.from_batches(hudi.HudiTable(t.uri).read(hudi.HudiReadOptions()))
     assert {r["id"]: r["ts"] for r in rs.to_pylist()} == expected
+
+
+def test_small_file_merges_are_bounded_by_the_rewrite_ratio(tmp_path: Path) -> None:
+    """A group holding far more records than the inserts is not rewritten for them: the
+    inserts start a new group, and the next small write fills that one."""
+    t = hw.HudiTable.create(
+        str(tmp_path / "t"),
+        SCHEMA,
+        record_key="id",
+        partition_by="city",
+        ordering_field="ts",
+        options=hw.TableOptions(compaction_delta_commits=None, small_file_rewrite=10),
+    )
+    big = t.upsert(_rows([f"k{i}" for i in range(200)], 1, ["sf"] * 200))
+    (big_file,) = big.files_written
+    big_id = parse_base_file_name(big_file.split("/")[1]).file_id  # type: ignore[union-attr]
+    small = t.upsert(_rows(["x1"], 2, ["sf"]))  # 200 > 10 x 1: a new group
+    (small_file,) = small.files_written
+    small_id = parse_base_file_name(small_file.split("/")[1]).file_id  # type: ignore[union-attr]
+    assert small_id != big_id
+    again = t.upsert(_rows(["x2"], 3, ["sf"]))  # 1 <= 10 x 1: merged into the small group
+    (again_file,) = again.files_written
+    assert parse_base_file_name(again_file.split("/")[1]).file_id == small_id  # type: ignore[union-attr]
+    assert t.to_arrow().num_rows == 202

@@ -63,6 +63,8 @@ class WriteSettings:
     max_workers: int = 4
     #: Base files below this size take new inserts (0 turns small-file handling off).
     small_file_limit: int = 100 * 1024 * 1024
+    #: ... and only if it holds at most this many times the records it takes.
+    small_file_rewrite: float = 10.0
 
 
 @attrs.frozen

@@ -6,7 +6,7 @@ index's answer, and returns per-row destinations as Arrow arrays indexed by row 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 import pyarrow as pa
@@ -236,6 +236,7 @@ def plan_write(
     live_keys: pa.Table | None = None,
     pending_compactions: Mapping[tuple[str, str], str] | None = None,
     small_file_limit: int = 0,
+    merge_allowed: Callable[[FileSlice, int], bool] | None = None,
 ) -> WritePlan:
     """Destinations for all ``total`` input rows, given the ``survivors`` of :func:`dedupe`.
 
@@ -243,7 +244,8 @@ def plan_write(
     For inserts, ``live_keys`` (record key, partition path) says which tagged keys are live in
     the snapshot; a tagged key that was deleted is revived as an update of its file group.
     ``pending_compactions`` maps (partition, file id) to the instant of a compaction planned
-    but not completed for that file group.
+    but not completed for that file group. ``merge_allowed(slice, inserts)`` vetoes merging
+    a partition's inserts into its smallest file group (the rewrite would cost too much).
     """
     pending_compactions = pending_compactions or {}
     joined = survivors.join(
@@ -323,7 +325,9 @@ def plan_write(
     if small_file_limit > 0:
         for partition in insert_counts:
             target = _small_file(groups.get(partition, ()), small_file_limit, pending_compactions)
-            if target is not None:
+            if target is None:
+                continue
+            if merge_allowed is None or merge_allowed(target.file_slice, insert_counts[partition]):
                 merges[partition] = target
     merged = {(t.partition, t.file_id) for t in merges.values()}
     targets: dict[tuple[str, str], LogTarget] = {}

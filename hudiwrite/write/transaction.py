@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from hudiwrite.exceptions import CommitConflictError
 from hudiwrite.index.simple import FILE_ID, lookup_keys
@@ -140,6 +141,7 @@ def _plan(
         live_keys=live,
         pending_compactions=meta.pending_compaction_groups(timeline),
         small_file_limit=min(ctx.settings.small_file_limit, ctx.settings.target_file_size),
+        merge_allowed=lambda s, n: _merge_worth_it(storage, s, n, ctx.settings.small_file_rewrite),
     )
     return instant_time, plan
 
@@ -171,6 +173,17 @@ def _live_keys(
     if not pieces:
         return tagged.select([RECORD_KEY, PARTITION]).slice(0, 0)
     return pa.concat_tables(pieces)
+
+
+def _merge_worth_it(storage: Storage, file_slice: FileSlice, inserts: int, ratio: float) -> bool:
+    """Whether rewriting a small file group to add ``inserts`` records is worth it: only if
+    it holds at most ``ratio`` times as many records. This bounds the data a write rewrites
+    per new record; below the bound, inserts go to a new file group, which the next writes
+    then fill."""
+    if file_slice.base_file is None:
+        return False
+    pf = pq.ParquetFile(storage.full_path(file_slice.base_file.path), filesystem=storage.arrow_fs)
+    return bool(pf.metadata.num_rows <= ratio * inserts)
 
 
 def _has_metafile(storage: Storage, partition: str) -> bool:
