@@ -73,10 +73,10 @@ class TableOptions:
     #: slice has no log files) before new file groups are started, so small commits do not
     #: multiply file groups (``hoodie.parquet.small.file.limit``); 0 turns this off.
     small_file_limit: int = attrs.field(default=100 * 1024 * 1024, validator=_non_negative)
-    #: ... but only when that file group holds at most this many times as many records as
-    #: the inserts it takes: a bound on how much existing data a write rewrites per new
-    #: record (Java has no such bound). Otherwise the inserts start a new file group, which
-    #: the next writes fill.
+    #: ... but, once that file group is past 1 MiB, only when it holds at most this many
+    #: times as many records as the inserts it takes: a bound on how much existing data a
+    #: write rewrites per new record (Java has no such bound). Otherwise the inserts start a
+    #: new file group, which the next writes fill.
     small_file_rewrite: float = attrs.field(default=10.0, validator=_positive_number)
     #: Rows per parquet row group of base files.
     row_group_rows: int = attrs.field(default=1_048_576, validator=_positive)

@@ -409,9 +409,15 @@ def test_inserts_fill_the_smallest_base_file(tmp_path: Path) -> None:
     assert {r["id"]: r["ts"] for r in rs.to_pylist()} == expected
 
 
-def test_small_file_merges_are_bounded_by_the_rewrite_ratio(tmp_path: Path) -> None:
+def test_small_file_merges_are_bounded_by_the_rewrite_ratio(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A group holding far more records than the inserts is not rewritten for them: the
-    inserts start a new group, and the next small write fills that one."""
+    inserts start a new group, and the next small write fills that one. (Groups below
+    1 MiB are always filled; the bound is tested here with that floor at 0.)"""
+    from hudiwrite.write import transaction as transaction_module
+
+    monkeypatch.setattr(transaction_module, "MERGE_ALWAYS_BYTES", 0)
     t = hw.HudiTable.create(
         str(tmp_path / "t"),
         SCHEMA,
@@ -431,3 +437,21 @@ def test_small_file_merges_are_bounded_by_the_rewrite_ratio(tmp_path: Path) -> N
     (again_file,) = again.files_written
     assert parse_base_file_name(again_file.split("/")[1]).file_id == small_id  # type: ignore[union-attr]
     assert t.to_arrow().num_rows == 202
+
+
+def test_tiny_groups_always_take_inserts(tmp_path: Path) -> None:
+    t = hw.HudiTable.create(
+        str(tmp_path / "t"),
+        SCHEMA,
+        record_key="id",
+        partition_by="city",
+        ordering_field="ts",
+        options=hw.TableOptions(compaction_delta_commits=None, small_file_rewrite=1),
+    )
+    first = t.upsert(_rows([f"k{i}" for i in range(200)], 1, ["sf"] * 200))
+    later = t.upsert(_rows(["x1"], 2, ["sf"]))  # 200 > 1 x 1, but the group is tiny
+    file_ids = {
+        parse_base_file_name(f.split("/")[1]).file_id  # type: ignore[union-attr]
+        for f in first.files_written + later.files_written
+    }
+    assert len(file_ids) == 1

@@ -175,13 +175,21 @@ def _live_keys(
     return pa.concat_tables(pieces)
 
 
+#: File groups below this size always take inserts: rewriting them is cheap, and merging
+#: into them keeps a table written in small batches from splitting into tiny groups.
+MERGE_ALWAYS_BYTES = 1024 * 1024
+
+
 def _merge_worth_it(storage: Storage, file_slice: FileSlice, inserts: int, ratio: float) -> bool:
-    """Whether rewriting a small file group to add ``inserts`` records is worth it: only if
-    it holds at most ``ratio`` times as many records. This bounds the data a write rewrites
-    per new record; below the bound, inserts go to a new file group, which the next writes
-    then fill."""
+    """Whether rewriting a small file group to add ``inserts`` records is worth it: always
+    below ``MERGE_ALWAYS_BYTES``, else only if it holds at most ``ratio`` times as many
+    records. This bounds the data a write rewrites per new record; past the bound, inserts
+    go to a new file group, which the next writes then fill."""
     if file_slice.base_file is None:
         return False
+    size = file_slice.base_file.size + sum(f.size for f in file_slice.log_files)
+    if size <= MERGE_ALWAYS_BYTES:
+        return True
     pf = pq.ParquetFile(storage.full_path(file_slice.base_file.path), filesystem=storage.arrow_fs)
     return bool(pf.metadata.num_rows <= ratio * inserts)
 
