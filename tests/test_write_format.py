@@ -358,20 +358,32 @@ def test_bloom_footer_base64_is_standard(table: hw.HudiTable) -> None:
     assert len(raw) == 323534  # one dynamic row with Hudi's default sizing
 
 
-def test_inserts_fill_the_smallest_base_file(tmp_path: Path) -> None:
-    """Small-file handling: new keys go into the partition's smallest base file (a new
-    version of its file group, written with a MERGE marker) instead of a new file group."""
-    t = hw.HudiTable.create(
+def _small_file_table(tmp_path: Path, **options: Any) -> hw.HudiTable:
+    """A partitioned table for the small-file tests, without inline compaction."""
+    return hw.HudiTable.create(
         str(tmp_path / "t"),
         SCHEMA,
         record_key="id",
         partition_by="city",
         ordering_field="ts",
-        options=hw.TableOptions(compaction_delta_commits=None),
+        options=hw.TableOptions(compaction_delta_commits=None, **options),
     )
+
+
+def _file_id(rel_path: str) -> str:
+    """The file id of a base file given by its table-relative path."""
+    parsed = parse_base_file_name(rel_path.split("/")[1])
+    assert parsed is not None
+    return parsed.file_id
+
+
+def test_inserts_fill_the_smallest_base_file(tmp_path: Path) -> None:
+    """Small-file handling: new keys go into the partition's smallest base file (a new
+    version of its file group, written with a MERGE marker) instead of a new file group."""
+    t = _small_file_table(tmp_path)
     r1 = t.upsert(_rows(["a", "b"], 1, ["sf", "sf"]))
     (first,) = r1.files_written
-    file_id = parse_base_file_name(first.split("/")[1]).file_id  # type: ignore[union-attr]
+    file_id = _file_id(first)
     r2 = t.upsert(_rows(["c", "d"], 2, ["sf", "sf"]))
     (second,) = r2.files_written
     parsed = parse_base_file_name(second.split("/")[1])
@@ -397,7 +409,7 @@ def test_inserts_fill_the_smallest_base_file(tmp_path: Path) -> None:
     r3 = t.upsert(_rows(["a"], 3, ["sf"]))
     r4 = t.upsert(_rows(["e"], 4, ["sf"]))
     (fourth,) = r4.files_written
-    assert parse_base_file_name(fourth.split("/")[1]).file_id == file_id  # type: ignore[union-attr]
+    assert _file_id(fourth) == file_id
     rows = {
         r["id"]: (r["ts"], r["_hoodie_commit_time"])
         for r in pq.read_table(Path(t.uri) / fourth).to_pylist()
@@ -418,40 +430,23 @@ def test_small_file_merges_are_bounded_by_the_rewrite_ratio(
     from hudiwrite.write import transaction as transaction_module
 
     monkeypatch.setattr(transaction_module, "MERGE_ALWAYS_BYTES", 0)
-    t = hw.HudiTable.create(
-        str(tmp_path / "t"),
-        SCHEMA,
-        record_key="id",
-        partition_by="city",
-        ordering_field="ts",
-        options=hw.TableOptions(compaction_delta_commits=None, small_file_rewrite=10),
-    )
+    t = _small_file_table(tmp_path, small_file_rewrite=10)
     big = t.upsert(_rows([f"k{i}" for i in range(200)], 1, ["sf"] * 200))
     (big_file,) = big.files_written
-    big_id = parse_base_file_name(big_file.split("/")[1]).file_id  # type: ignore[union-attr]
+    big_id = _file_id(big_file)
     small = t.upsert(_rows(["x1"], 2, ["sf"]))  # 200 > 10 x 1: a new group
     (small_file,) = small.files_written
-    small_id = parse_base_file_name(small_file.split("/")[1]).file_id  # type: ignore[union-attr]
+    small_id = _file_id(small_file)
     assert small_id != big_id
     again = t.upsert(_rows(["x2"], 3, ["sf"]))  # 1 <= 10 x 1: merged into the small group
     (again_file,) = again.files_written
-    assert parse_base_file_name(again_file.split("/")[1]).file_id == small_id  # type: ignore[union-attr]
+    assert _file_id(again_file) == small_id
     assert t.to_arrow().num_rows == 202
 
 
 def test_tiny_groups_always_take_inserts(tmp_path: Path) -> None:
-    t = hw.HudiTable.create(
-        str(tmp_path / "t"),
-        SCHEMA,
-        record_key="id",
-        partition_by="city",
-        ordering_field="ts",
-        options=hw.TableOptions(compaction_delta_commits=None, small_file_rewrite=1),
-    )
+    t = _small_file_table(tmp_path, small_file_rewrite=1)
     first = t.upsert(_rows([f"k{i}" for i in range(200)], 1, ["sf"] * 200))
     later = t.upsert(_rows(["x1"], 2, ["sf"]))  # 200 > 1 x 1, but the group is tiny
-    file_ids = {
-        parse_base_file_name(f.split("/")[1]).file_id  # type: ignore[union-attr]
-        for f in first.files_written + later.files_written
-    }
+    file_ids = {_file_id(f) for f in first.files_written + later.files_written}
     assert len(file_ids) == 1
