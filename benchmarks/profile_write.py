@@ -190,8 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", action="store_true", help="keep the real thread pools")
     parser.add_argument("--dir", default=None)
     parser.add_argument("--out", default=None, help="also save the raw profile (pstats file)")
-    parser.add_argument("--memory", action="store_true",
-                        help="sample memory instead of profiling time")
+    parser.add_argument(
+        "--memory", action="store_true", help="sample memory instead of profiling time"
+    )
     args = parser.parse_args(argv)
     if args.quick and args.rows == 1_000_000:
         args.rows = 20_000
@@ -203,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         path = work / "table"
         load = wb.iot_rows(sizes.load_ids())
         if args.scenario == "A":
+
             def run() -> None:
                 wb.hudi_create(path).upsert(load)
         else:
@@ -210,17 +212,21 @@ def main(argv: list[str] | None = None) -> int:
             del load
             upsert = wb.iot_rows(sizes.upsert_ids(), version=1)
             if args.scenario == "B":
+
                 def run() -> None:
                     hw.HudiTable.open(str(path)).upsert(upsert)
             else:
                 hw.HudiTable.open(str(path)).upsert(upsert)
-                batches = [wb.iot_rows(sizes.small_ids(i), version=2 + i)
-                           for i in range(sizes.small_commits)]
+                batches = [
+                    wb.iot_rows(sizes.small_ids(i), version=2 + i)
+                    for i in range(sizes.small_commits)
+                ]
 
                 def run() -> None:
                     table = hw.HudiTable.open(str(path))
                     for batch in batches:
                         table.upsert(batch)
+
         if args.memory:
             import pyarrow as pa
 
@@ -230,8 +236,10 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 run()
                 total = time.perf_counter() - t0
-            print(f"scenario {args.scenario}, {args.rows:,} rows loaded; write took "
-                  f"{total:.2f} s (pools {'threaded' if args.threads else 'serialised'})")
+            print(
+                f"scenario {args.scenario}, {args.rows:,} rows loaded; write took "
+                f"{total:.2f} s (pools {'threaded' if args.threads else 'serialised'})"
+            )
             print(sampler.report(arrow_before, rss_before))
             return 0
         profiler = cProfile.Profile()

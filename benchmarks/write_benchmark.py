@@ -122,8 +122,9 @@ def iot_rows(ids: pa.Array, version: int = 0) -> pa.Table:
         pc.add(pc.multiply(day, DAY_MS), pc.multiply(_mod(pc.divide(ids, 8), 86_399), 1_000)),
         BASE_TS_MS + version,
     )
-    temperature = pc.add(pc.divide(_f64(_mod(pc.multiply(ids, 7), 2_000)), 100.0),
-                         15.0 + 0.5 * version)
+    temperature = pc.add(
+        pc.divide(_f64(_mod(pc.multiply(ids, 7), 2_000)), 100.0), 15.0 + 0.5 * version
+    )
     humidity = pc.divide(_f64(_mod(pc.add(pc.multiply(ids, 13), version), 1_000)), 10.0)
     pressure = pc.add(pc.divide(_f64(_mod(pc.multiply(ids, 31), 1_000)), 10.0), 950.0)
     battery = pc.cast(pc.subtract(100 - version, _mod(ids, 100)), pa.int32())
@@ -133,14 +134,26 @@ def iot_rows(ids: pa.Array, version: int = 0) -> pa.Table:
         f"fw-{2 + version}", pc.cast(_mod(ids, 40), pa.string()), "."
     )
     return pa.Table.from_arrays(
-        [key, device_str, date, ts, temperature, humidity, pressure, battery, rssi, status,
-         firmware],
+        [
+            key,
+            device_str,
+            date,
+            ts,
+            temperature,
+            humidity,
+            pressure,
+            battery,
+            rssi,
+            status,
+            firmware,
+        ],
         schema=SCHEMA,
     )
 
 
-def mixed_ids(half_existing: int, n_new: int, table_rows: int, spread: int, offset: int,
-              new_base: int) -> pa.Array:
+def mixed_ids(
+    half_existing: int, n_new: int, table_rows: int, spread: int, offset: int, new_base: int
+) -> pa.Array:
     """``half_existing`` distinct ids already in a table of ids ``0..table_rows-1`` (spread over
     it by multiplying with a prime), then ``n_new`` ids from ``new_base`` on."""
     existing = _mod(pc.multiply(arange(offset, offset + half_existing), spread), table_rows)
@@ -171,7 +184,11 @@ class Sizes:
 
     def small_ids(self, commit: int) -> pa.Array:
         return mixed_ids(
-            self.c_existing, self.c_new, self.rows, SPREAD_C, commit * self.c_existing,
+            self.c_existing,
+            self.c_new,
+            self.rows,
+            SPREAD_C,
+            commit * self.c_existing,
             2 * self.rows + commit * self.c_new,
         )
 
@@ -302,8 +319,12 @@ def fresh_dir(path: Path) -> Path:
 
 def _input_info(table: pa.Table, rss_before: int) -> tuple[dict[str, Any], int]:
     rss_data = settle()
-    return {"rows": table.num_rows, "arrow_bytes": table.nbytes,
-            "rss_before": rss_before, "rss_data": rss_data}, rss_data
+    return {
+        "rows": table.num_rows,
+        "arrow_bytes": table.nbytes,
+        "rss_before": rss_before,
+        "rss_data": rss_data,
+    }, rss_data
 
 
 @dataclasses.dataclass
@@ -355,8 +376,12 @@ def run_cases(cases: list[Case], repeat: int, base_rss: int) -> list[dict[str, A
         }
         out = ms[-1]["out"]
         if isinstance(out, hw.WriteResult):
-            row.update(files=len(out.files_written), inserted=out.num_inserted,
-                       updated=out.num_updated, bytes=out.bytes_written)
+            row.update(
+                files=len(out.files_written),
+                inserted=out.num_inserted,
+                updated=out.num_updated,
+                bytes=out.bytes_written,
+            )
         elif isinstance(out, int):
             row["bytes"] = out
         elif isinstance(out, list):  # per-commit latencies, repetition after repetition
@@ -370,12 +395,16 @@ def _pyarrow_cases(data: pa.Table, work: Path, prefix: str) -> list[Case]:
     cases = []
     for codec in ("gzip", "snappy"):
         out = work / f"{prefix}_{codec}"
-        cases.append(Case(
-            f"pyarrow write_table ({codec})", codec, True,
-            run=lambda out=out, codec=codec: pyarrow_partitioned(data, out, codec),
-            setup=lambda out=out: fresh_dir(out),
-            teardown=lambda out=out: shutil.rmtree(out),
-        ))
+        cases.append(
+            Case(
+                f"pyarrow write_table ({codec})",
+                codec,
+                True,
+                run=lambda out=out, codec=codec: pyarrow_partitioned(data, out, codec),
+                setup=lambda out=out: fresh_dir(out),
+                teardown=lambda out=out: shutil.rmtree(out),
+            )
+        )
     return cases
 
 
@@ -390,16 +419,24 @@ def scenario_a(work: Path, sizes: Sizes, repeat: int) -> dict[str, Any]:
 
     cases = _pyarrow_cases(data, work, "pa_load")
     # The last upsert (gzip) stays in hudi_load: scenario B writes on it.
-    for name, op, codec in [("hudi_load", "upsert", "gzip"), ("hudi_insert", "insert", "gzip"),
-                            ("hudi_load_snappy", "upsert", "snappy")]:
+    for name, op, codec in [
+        ("hudi_load", "upsert", "gzip"),
+        ("hudi_insert", "insert", "gzip"),
+        ("hudi_load_snappy", "upsert", "snappy"),
+    ]:
         path = work / name
-        cases.append(Case(
-            f"hudiwrite create+{op} ({codec})", codec, False,
-            run=lambda path=path, op=op, codec=codec: load(path, op, codec),
-            setup=lambda path=path: fresh_dir(path),
-            teardown=(lambda: None) if name == "hudi_load"
-            else (lambda path=path: shutil.rmtree(path)),
-        ))
+        cases.append(
+            Case(
+                f"hudiwrite create+{op} ({codec})",
+                codec,
+                False,
+                run=lambda path=path, op=op, codec=codec: load(path, op, codec),
+                setup=lambda path=path: fresh_dir(path),
+                teardown=(lambda: None)
+                if name == "hudi_load"
+                else (lambda path=path: shutil.rmtree(path)),
+            )
+        )
     return {"input": info, "rows": run_cases(cases, repeat, base)}
 
 
@@ -414,11 +451,15 @@ def scenario_b(work: Path, sizes: Sizes, repeat: int) -> dict[str, Any]:
     info, base = _input_info(data, rss_before)
     cases = _pyarrow_cases(data, work, "pa_upsert")
     # Each repetition upserts into a fresh copy of the 1M table; the last one stays for C.
-    cases.append(Case(
-        "hudiwrite upsert (gzip)", "gzip", False,
-        run=lambda: hw.HudiTable.open(str(path)).upsert(data),
-        setup=lambda: _copy_table(work / "hudi_load", path),
-    ))
+    cases.append(
+        Case(
+            "hudiwrite upsert (gzip)",
+            "gzip",
+            False,
+            run=lambda: hw.HudiTable.open(str(path)).upsert(data),
+            setup=lambda: _copy_table(work / "hudi_load", path),
+        )
+    )
     return {"input": info, "rows": run_cases(cases, repeat, base)}
 
 
@@ -448,12 +489,22 @@ def scenario_c(work: Path, sizes: Sizes, repeat: int) -> dict[str, Any]:
         return times
 
     cases = [
-        Case("pyarrow write_table (gzip)", "gzip", True, run=pyarrow_loop,
-             setup=lambda: fresh_dir(work / "pa_small"),
-             teardown=lambda: shutil.rmtree(work / "pa_small")),
+        Case(
+            "pyarrow write_table (gzip)",
+            "gzip",
+            True,
+            run=pyarrow_loop,
+            setup=lambda: fresh_dir(work / "pa_small"),
+            teardown=lambda: shutil.rmtree(work / "pa_small"),
+        ),
         # Each repetition starts again from the table B left; the last one stays for checkC.
-        Case("hudiwrite upsert (gzip)", "gzip", False, run=hudi_loop,
-             setup=lambda: _copy_table(work / "hudi_upsert", path)),
+        Case(
+            "hudiwrite upsert (gzip)",
+            "gzip",
+            False,
+            run=hudi_loop,
+            setup=lambda: _copy_table(work / "hudi_upsert", path),
+        ),
     ]
     return {"input": info, "rows": run_cases(cases, repeat, base)}
 
@@ -467,20 +518,37 @@ SCENARIOS: dict[str, tuple[str, Callable[[Path, Sizes, int], dict[str, Any]]]] =
 
 def run_child(scenario: str, work: Path, sizes: Sizes, repeat: int) -> None:
     if scenario == "checkB":
-        result: dict[str, Any] = {"check": hudi_rs_check(
-            work / "hudi_upsert", sizes.rows + sizes.b_new, sizes.upsert_rows)}
+        result: dict[str, Any] = {
+            "check": hudi_rs_check(
+                work / "hudi_upsert", sizes.rows + sizes.b_new, sizes.upsert_rows
+            )
+        }
     elif scenario == "checkC":
-        result = {"check": hudi_rs_check(
-            work / "hudi_small", sizes.rows + sizes.b_new + sizes.small_commits * sizes.c_new,
-            None)}
+        result = {
+            "check": hudi_rs_check(
+                work / "hudi_small",
+                sizes.rows + sizes.b_new + sizes.small_commits * sizes.c_new,
+                None,
+            )
+        }
     else:
         result = SCENARIOS[scenario][1](work, sizes, repeat)
     print("RESULT " + json.dumps(result), flush=True)
 
 
 def spawn(scenario: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
-    cmd = [sys.executable, os.path.abspath(__file__), "--scenario", scenario,
-           "--work", str(work), "--rows", str(args.rows), "--repeat", str(args.repeat)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--scenario",
+        scenario,
+        "--work",
+        str(work),
+        "--rows",
+        str(args.rows),
+        "--repeat",
+        str(args.repeat),
+    ]
     if args.quick:
         cmd.append("--quick")
     print(f"  running {scenario} in a fresh process ...", file=sys.stderr, flush=True)
@@ -489,7 +557,7 @@ def spawn(scenario: str, work: Path, args: argparse.Namespace) -> dict[str, Any]
     if proc.returncode != 0 or not lines:
         sys.stderr.write(proc.stdout)
         raise SystemExit(f"scenario {scenario} failed (exit code {proc.returncode})")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -513,8 +581,10 @@ def hudi_rs_check(path: Path, expected_rows: int, expected_version_rows: int | N
     if expected_version_rows is not None:
         versioned = pc.sum(pc.equal(_mod(table.column("ts"), 1_000), 1)).as_py() or 0
         ok = ok and versioned == expected_version_rows
-        msg += f"; rows carrying the upserted version {versioned:,}, expected " \
-               f"{expected_version_rows:,}"
+        msg += (
+            f"; rows carrying the upserted version {versioned:,}, expected "
+            f"{expected_version_rows:,}"
+        )
     return ("OK    " if ok else "WRONG ") + msg
 
 
@@ -528,8 +598,20 @@ def _ms(seconds: float) -> str:
 
 
 def report(results: dict[str, dict[str, Any]], repeat: int) -> str:
-    header = ["scenario", "writer", "rows", "wall s", "(min-max)", "rows/s", "ratio", "cpu s",
-              "peak MiB", "over input MiB", "MiB out", "commit ms mean/p50/max"]
+    header = [
+        "scenario",
+        "writer",
+        "rows",
+        "wall s",
+        "(min-max)",
+        "rows/s",
+        "ratio",
+        "cpu s",
+        "peak MiB",
+        "over input MiB",
+        "MiB out",
+        "commit ms mean/p50/max",
+    ]
     right = {2, 3, 4, 5, 6, 7, 8, 9, 10}
     table: list[list[str]] = []
     notes: list[str] = []
@@ -553,26 +635,41 @@ def report(results: dict[str, dict[str, Any]], repeat: int) -> str:
                 notes.append(
                     f"{key} {r['writer']}: latency by commit: "
                     f"commit 1 {_ms(by_commit[0])} ms, commit {n} {_ms(by_commit[-1])} ms "
-                    "(medians over repetitions)")
-            table.append([
-                title, r["writer"], f"{inp['rows']:,}", f"{r['wall']:.2f}",
-                f"({r['wall_min']:.2f}-{r['wall_max']:.2f})",
-                f"{inp['rows'] / r['wall']:,.0f}", ratio, f"{r['cpu']:.2f}",
-                f"{r['peak'] / MiB:.0f}", f"{r['over_input'] / MiB:.0f}",
-                f"{r['bytes'] / MiB:.1f}" if "bytes" in r else "-", lat,
-            ])
+                    "(medians over repetitions)"
+                )
+            table.append(
+                [
+                    title,
+                    r["writer"],
+                    f"{inp['rows']:,}",
+                    f"{r['wall']:.2f}",
+                    f"({r['wall_min']:.2f}-{r['wall_max']:.2f})",
+                    f"{inp['rows'] / r['wall']:,.0f}",
+                    ratio,
+                    f"{r['cpu']:.2f}",
+                    f"{r['peak'] / MiB:.0f}",
+                    f"{r['over_input'] / MiB:.0f}",
+                    f"{r['bytes'] / MiB:.1f}" if "bytes" in r else "-",
+                    lat,
+                ]
+            )
             title = ""
             if not r["peak_reset"]:
-                notes.append(f"{key} {r['writer']}: peak could not be reset; it is the "
-                             "process peak so far")
+                notes.append(
+                    f"{key} {r['writer']}: peak could not be reset; it is the process peak so far"
+                )
             elif r.get("vm_hwm") is not None and r["peak"] > r["vm_hwm"] + MiB:
-                notes.append(f"{key} {r['writer']}: ru_maxrss {r['peak'] / MiB:.0f} MiB exceeds "
-                             f"VmHWM {r['vm_hwm'] / MiB:.0f} MiB (inherited at exec?)")
+                notes.append(
+                    f"{key} {r['writer']}: ru_maxrss {r['peak'] / MiB:.0f} MiB exceeds "
+                    f"VmHWM {r['vm_hwm'] / MiB:.0f} MiB (inherited at exec?)"
+                )
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(header)]
 
     def fmt(row: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
 
     lines = [fmt(header), fmt(["-" * w for w in widths])]
     lines += [fmt(row) for row in table]
@@ -593,8 +690,10 @@ def report(results: dict[str, dict[str, Any]], repeat: int) -> str:
 
 
 def environment() -> str:
-    return (f"python {platform.python_version()}, pyarrow {pa.__version__}, hudiwrite "
-            f"{hw.__version__}, {os.cpu_count()} CPUs, {platform.platform()}")
+    return (
+        f"python {platform.python_version()}, pyarrow {pa.__version__}, hudiwrite "
+        f"{hw.__version__}, {os.cpu_count()} CPUs, {platform.platform()}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -605,17 +704,26 @@ def environment() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the load (A)")
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny smoke run (20k rows, 3 small upserts of 100 rows)")
-    parser.add_argument("--dir", default=None,
-                        help="parent of the scratch directory (default: system temp)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny smoke run (20k rows, 3 small upserts of 100 rows)",
+    )
+    parser.add_argument(
+        "--dir", default=None, help="parent of the scratch directory (default: system temp)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the tables written")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help="repetitions of every writer, interleaved (default 3; 1 with "
-                        "--quick); times are medians, peaks the largest")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="repetitions of every writer, interleaved (default 3; 1 with "
+        "--quick); times are medians, peaks the largest",
+    )
     parser.add_argument("--scenarios", default="ABC", help="A, AB or ABC (default)")
-    parser.add_argument("--scenario", choices=[*sorted(SCENARIOS), "checkB", "checkC"],
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--scenario", choices=[*sorted(SCENARIOS), "checkB", "checkC"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick and args.rows == 1_000_000:
@@ -656,8 +764,7 @@ def main(argv: list[str] | None = None) -> int:
     if checks:
         print()
         print("\n".join(checks))
-    return 0 if all(c.split(": ", 1)[1].startswith(("OK", "hudi-rs not")) for c in checks) \
-        else 1
+    return 0 if all(c.split(": ", 1)[1].startswith(("OK", "hudi-rs not")) for c in checks) else 1
 
 
 if __name__ == "__main__":

@@ -73,11 +73,15 @@ class TableOptions:
     #: slice has no log files) before new file groups are started, so small commits do not
     #: multiply file groups (``hoodie.parquet.small.file.limit``); 0 turns this off.
     small_file_limit: int = attrs.field(default=100 * 1024 * 1024, validator=_non_negative)
-    #: ... but, once that file group is past 1 MiB, only when it holds at most this many
-    #: times as many records as the inserts it takes: a bound on how much existing data a
-    #: write rewrites per new record (Java has no such bound). Otherwise the inserts start a
-    #: new file group, which the next writes fill.
+    #: ... but, once that file group is past ``small_file_floor``, only when it holds at
+    #: most this many times as many records as the inserts it takes: a bound on how much
+    #: existing data a write rewrites per new record (Java has no such bound). Otherwise the
+    #: inserts start a new file group, which the next writes fill.
     small_file_rewrite: float = attrs.field(default=10.0, validator=_positive_number)
+    #: File groups smaller than this (base plus log bytes) always take inserts, whatever
+    #: ``small_file_rewrite`` says. Raising it means fewer, larger file groups in tables
+    #: written in small batches, at the price of rewriting more per write.
+    small_file_floor: int = attrs.field(default=1024 * 1024, validator=_non_negative)
     #: Rows per parquet row group of base files.
     row_group_rows: int = attrs.field(default=1_048_576, validator=_positive)
     #: Merge semantics (payload class, full or short name).

@@ -439,6 +439,7 @@ class HudiTable:
                 max_workers=opts.max_workers,
                 small_file_limit=opts.small_file_limit,
                 small_file_rewrite=opts.small_file_rewrite,
+                small_file_floor=opts.small_file_floor,
             ),
         )
 

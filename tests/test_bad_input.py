@@ -689,6 +689,9 @@ BAD_OPTIONS: dict[str, dict[str, Any]] = {
     "workers-zero": {"max_workers": 0},
     "payload": {"payload_class": "NoSuchPayload"},
     "table-version-5": {"table_version": 5},
+    "small-file-limit-negative": {"small_file_limit": -1},
+    "small-file-rewrite-zero": {"small_file_rewrite": 0},
+    "small-file-floor-negative": {"small_file_floor": -1},
 }
 
 

@@ -421,16 +421,11 @@ def test_inserts_fill_the_smallest_base_file(tmp_path: Path) -> None:
     assert {r["id"]: r["ts"] for r in rs.to_pylist()} == expected
 
 
-def test_small_file_merges_are_bounded_by_the_rewrite_ratio(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_small_file_merges_are_bounded_by_the_rewrite_ratio(tmp_path: Path) -> None:
     """A group holding far more records than the inserts is not rewritten for them: the
     inserts start a new group, and the next small write fills that one. (Groups below
-    1 MiB are always filled; the bound is tested here with that floor at 0.)"""
-    from hudiwrite.write import transaction as transaction_module
-
-    monkeypatch.setattr(transaction_module, "MERGE_ALWAYS_BYTES", 0)
-    t = _small_file_table(tmp_path, small_file_rewrite=10)
+    ``small_file_floor`` are always filled; the bound is tested here with that floor at 0.)"""
+    t = _small_file_table(tmp_path, small_file_rewrite=10, small_file_floor=0)
     big = t.upsert(_rows([f"k{i}" for i in range(200)], 1, ["sf"] * 200))
     (big_file,) = big.files_written
     big_id = _file_id(big_file)

@@ -65,6 +65,8 @@ class WriteSettings:
     small_file_limit: int = 100 * 1024 * 1024
     #: ... and only if it holds at most this many times the records it takes.
     small_file_rewrite: float = 10.0
+    #: ... unless it is smaller than this many bytes.
+    small_file_floor: int = 1024 * 1024
 
 
 @attrs.frozen

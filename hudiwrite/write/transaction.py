@@ -27,7 +27,7 @@ from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.metadata import CommitMetadata, WriteStat
 from hudiwrite.timeline.timeline import Timeline
-from hudiwrite.write.context import WriteContext
+from hudiwrite.write.context import WriteContext, WriteSettings
 from hudiwrite.write.executor import Journal, WriteExecutor, stats_by_partition
 from hudiwrite.write.markers import Markers
 from hudiwrite.write.planner import Operation, WritePlan, dedupe, plan_write
@@ -141,7 +141,7 @@ def _plan(
         live_keys=live,
         pending_compactions=meta.pending_compaction_groups(timeline),
         small_file_limit=min(ctx.settings.small_file_limit, ctx.settings.target_file_size),
-        merge_allowed=lambda s, n: _merge_worth_it(storage, s, n, ctx.settings.small_file_rewrite),
+        merge_allowed=lambda s, n: _merge_worth_it(storage, s, n, ctx.settings),
     )
     return instant_time, plan
 
@@ -175,23 +175,21 @@ def _live_keys(
     return pa.concat_tables(pieces)
 
 
-#: File groups below this size always take inserts: rewriting them is cheap, and merging
-#: into them keeps a table written in small batches from splitting into tiny groups.
-MERGE_ALWAYS_BYTES = 1024 * 1024
-
-
-def _merge_worth_it(storage: Storage, file_slice: FileSlice, inserts: int, ratio: float) -> bool:
+def _merge_worth_it(
+    storage: Storage, file_slice: FileSlice, inserts: int, settings: WriteSettings
+) -> bool:
     """Whether rewriting a small file group to add ``inserts`` records is worth it: always
-    below ``MERGE_ALWAYS_BYTES``, else only if it holds at most ``ratio`` times as many
-    records. This bounds the data a write rewrites per new record; past the bound, inserts
-    go to a new file group, which the next writes then fill."""
+    below ``small_file_floor`` bytes (cheap to rewrite, and merging into it keeps a table
+    written in small batches from splitting into tiny groups), else only if it holds at most
+    ``small_file_rewrite`` times as many records. This bounds the data a write rewrites per
+    new record; past the bound, inserts go to a new file group, which the next writes fill."""
     if file_slice.base_file is None:
         return False
     size = file_slice.base_file.size + sum(f.size for f in file_slice.log_files)
-    if size <= MERGE_ALWAYS_BYTES:
+    if size < settings.small_file_floor:
         return True
     pf = pq.ParquetFile(storage.full_path(file_slice.base_file.path), filesystem=storage.arrow_fs)
-    return bool(pf.metadata.num_rows <= ratio * inserts)
+    return bool(pf.metadata.num_rows <= settings.small_file_rewrite * inserts)
 
 
 def _has_metafile(storage: Storage, partition: str) -> bool:
