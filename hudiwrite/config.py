@@ -129,10 +129,16 @@ class TableOptions:
     #: Archive after each commit.
     auto_archive: bool = True
     #: Roll back writes that started and never completed at the start of the next write
-    #: (``"eager"``, right for a single writer) or leave them to :meth:`rollback_failed`.
+    #: (``"eager"``) or leave them to :meth:`HudiTable.rollback_failed`. Either way only
+    #: dead writes are rolled back: those whose heartbeat is gone, expired, or names a
+    #: process of this host that no longer runs; a concurrent writer's live write is left be.
     rollback_failed_writes: Literal["eager", "never"] = attrs.field(
         default="eager", validator=_one_of("eager", "never")
     )
+    #: Seconds between the heartbeats a running write leaves in ``.hoodie/.heartbeat/``
+    #: (``hoodie.client.heartbeat.interval_in_ms``); a heartbeat older than two intervals
+    #: marks a dead write.
+    heartbeat_interval: float = attrs.field(default=60.0, validator=_positive_number)
 
     def __attrs_post_init__(self) -> None:
         if self.archive_min_instants >= self.archive_max_instants:

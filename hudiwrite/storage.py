@@ -7,8 +7,10 @@ the separator. ``Storage`` turns them into the filesystem's own paths.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import posixpath
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
@@ -130,6 +132,25 @@ class Storage:
         if self._local:
             return os.path.getsize(self.full_path(rel))
         return int(self.fs.size(self.full_path(rel)))
+
+    def modified(self, rel: str) -> float | None:
+        """Last modification time (seconds since the epoch), or None if the file is absent."""
+        path = self.full_path(rel)
+        try:
+            if self._local:
+                return os.stat(path).st_mtime
+            self.fs.invalidate_cache(path)
+            stamp = self.fs.modified(path)
+        except FileNotFoundError:
+            return None
+        except NotImplementedError:
+            if not self.fs.exists(path):
+                return None
+            # A store that keeps no times: the file is as fresh as it can be judged.
+            return time.time()
+        if stamp.tzinfo is None:  # fsspec's stores report UTC
+            stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+        return float(stamp.timestamp())
 
     def list_files(self, rel: str) -> list[FileInfo]:
         """Files directly inside ``rel`` (no directories); empty if ``rel`` does not exist."""

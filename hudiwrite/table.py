@@ -352,13 +352,15 @@ class HudiTable:
         return run_archive(self._meta, settings)
 
     def rollback_failed(self) -> tuple[Instant, ...]:
-        """Roll back every write that started and never completed (a crash mid-write), and
-        finish rollbacks that were themselves interrupted. Returns the rolled-back instants."""
+        """Roll back every write that started and never completed and whose writer is dead
+        (a crash mid-write: its heartbeat is gone, expired, or names a process of this host
+        that no longer runs), and finish rollbacks that were themselves interrupted. A
+        concurrent writer's live write is left alone. Returns the rolled-back instants."""
         from hudiwrite.services.rollback import rollback_failed_writes
 
         self._meta.reload_config()
         self._check_services_writable()
-        return rollback_failed_writes(self._meta)
+        return rollback_failed_writes(self._meta, self._options.heartbeat_interval)
 
     def _run_inline_services(self) -> None:
         """Post-commit services. The write is already committed: a service that fails is
@@ -440,6 +442,7 @@ class HudiTable:
                 small_file_limit=opts.small_file_limit,
                 small_file_rewrite=opts.small_file_rewrite,
                 small_file_floor=opts.small_file_floor,
+                heartbeat_interval=opts.heartbeat_interval,
             ),
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import hudi
 import s3fs
 
 import hudiwrite as hw
+from hudiwrite.concurrency.heartbeat import Heartbeat, heartbeat_path, is_alive
 from hudiwrite.storage import Storage
 from tests.s3server import LocalS3
 
@@ -245,6 +247,20 @@ def test_create_exclusive_is_a_conditional_put(s3: dict[str, Any]) -> None:
     # from the If-None-Match condition, not from the server refusing overwrites in general.
     storage.write_bytes(".hoodie/001.deltacommit", b"third")
     assert fs.cat_file(f"{BUCKET}/exclusive/.hoodie/001.deltacommit") == b"third"
+
+
+def test_heartbeat_liveness_on_s3(s3: dict[str, Any]) -> None:
+    """Heartbeats are judged by the object's LastModified on S3 (no clock of ours in it)."""
+    storage = Storage(f"s3://{BUCKET}/heartbeats", s3)
+    assert storage.modified(heartbeat_path("001")) is None
+    assert not is_alive(storage, "001", 60.0)
+    with Heartbeat(storage, "001", 60.0):
+        modified = storage.modified(heartbeat_path("001"))
+        assert modified is not None and abs(modified - time.time()) < 60
+        assert is_alive(storage, "001", 60.0)
+        assert not is_alive(storage, "001", 60.0, now=modified + 121)
+    assert storage.modified(heartbeat_path("001")) is None
+    assert not is_alive(storage, "001", 60.0)
 
 
 def test_create_exclusive_when_412_names_no_condition(s3: dict[str, Any]) -> None:

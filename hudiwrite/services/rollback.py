@@ -19,10 +19,12 @@ throughout. A rollback that is itself interrupted is finished from its plan by t
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from typing import Any
 
+from hudiwrite.concurrency.heartbeat import heartbeat_path, is_alive
 from hudiwrite.exceptions import CorruptTableError
 from hudiwrite.formats.avro_ocf import read_single_record, write_single_record
 from hudiwrite.formats.hudi_avro_schemas import schema_json
@@ -44,13 +46,18 @@ from hudiwrite.timeline.timeline import Timeline
 
 __all__ = ["rollback_failed_writes", "rollback_instant"]
 
+log = logging.getLogger(__name__)
+
 #: The write token Java's rollback uses for the command-block log files it writes [V].
 ROLLBACK_TOKEN = "1-0-1"
 _MARKER = ".marker."
 
 
-def rollback_failed_writes(meta: MetaClient) -> tuple[Instant, ...]:
-    """Finish interrupted rollbacks, then roll back every write that never completed."""
+def rollback_failed_writes(
+    meta: MetaClient, heartbeat_interval: float = 60.0
+) -> tuple[Instant, ...]:
+    """Finish interrupted rollbacks, then roll back every write that never completed and
+    whose writer is dead (see ``concurrency/heartbeat.py``); live writes are left alone."""
     timeline = meta.timeline()
     done: list[Instant] = []
     for pending in [i for i in timeline.pending if i.action == Action.ROLLBACK]:
@@ -62,6 +69,9 @@ def rollback_failed_writes(meta: MetaClient) -> tuple[Instant, ...]:
         )
     timeline = meta.timeline()
     for failed in timeline.pending_writes:
+        if is_alive(meta.storage, failed.time, heartbeat_interval):
+            log.info("leaving %s alone: its writer is alive", failed)
+            continue
         rollback_instant(meta, failed, timeline)
         done.append(failed)
     return tuple(done)
@@ -282,6 +292,7 @@ def _execute(meta: MetaClient, instant_time: str, plan: dict[str, Any], *, resum
         storage.delete(meta.instant_path(Instant(failed_time, failed_action, state)))
     storage.delete_tree(f"{HOODIE_DIR}/.temp/{failed_time}")
     storage.delete_tree(f"{HOODIE_DIR}/.temp/{instant_time}")
+    storage.delete(heartbeat_path(failed_time))  # as Java's rollback does
 
 
 def _drop_partition_created_by(meta: MetaClient, partition: str, instant: str) -> None:

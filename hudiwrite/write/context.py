@@ -67,6 +67,8 @@ class WriteSettings:
     small_file_rewrite: float = 10.0
     #: ... unless it is smaller than this many bytes.
     small_file_floor: int = 1024 * 1024
+    #: Seconds between heartbeats of a running write.
+    heartbeat_interval: float = 60.0
 
 
 @attrs.frozen

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.exceptions import CommitConflictError
 from hudiwrite.index.simple import FILE_ID, lookup_keys
 from hudiwrite.model.filegroup import FileSlice
@@ -77,23 +78,26 @@ def run_write(
             before_start = None  # the table changed under the plan: plan once more
         existing = {p for p in partitions if _has_metafile(storage, p)}
         txn = _Transaction(meta, instant_time, timeline)
-        txn.start(plan)
-        try:
-            executor = WriteExecutor(
-                storage,
-                ctx,
-                instant_time,
-                plan,
-                txn.markers,
-                txn.journal,
-                existing,
-                is_committed=timeline.is_completed,
-            )
-            stats = executor.run(prepared)
-            txn.commit(stats, ctx, operation)
-        except BaseException:
-            txn.abort()
-            raise
+        # The heartbeat comes first and goes last: while it beats, no other writer takes
+        # this instant for a failed one.
+        with Heartbeat(storage, instant_time, ctx.settings.heartbeat_interval):
+            txn.start(plan)
+            try:
+                executor = WriteExecutor(
+                    storage,
+                    ctx,
+                    instant_time,
+                    plan,
+                    txn.markers,
+                    txn.journal,
+                    existing,
+                    is_committed=timeline.is_completed,
+                )
+                stats = executor.run(prepared)
+                txn.commit(stats, ctx, operation)
+            except BaseException:
+                txn.abort()
+                raise
     return CommitOutcome(
         instant_time=instant_time,
         operation=operation,
@@ -225,6 +229,11 @@ class _Transaction:
         """Refuse to commit over a concurrent change to the same file groups (optimistic
         concurrency, as Java's file-level conflict resolution does)."""
         now = self.meta.timeline()
+        if self._instant(State.INFLIGHT) not in now.instants:
+            raise CommitConflictError(
+                f"this write ({self.instant_time}) was rolled back by another writer while it "
+                "ran (its heartbeat had expired); nothing of it was committed"
+            )
         before = {(i.time, i.action, i.state) for i in self.started_with.instants}
         for instant in now.instants:
             if (instant.time, instant.action, instant.state) in before:

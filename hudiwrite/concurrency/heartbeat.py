@@ -1,0 +1,133 @@
+"""Writer heartbeats: how one writer tells a running write from a crashed one.
+
+A write keeps ``.hoodie/.heartbeat/<instant>`` fresh while it runs, as Hudi's Java writers do
+with ``HoodieHeartbeatClient`` (the same folder and file name; Java writes an empty file and
+reads only its modification time). A pending write whose heartbeat is missing or older than
+two intervals is dead: rolling it back is safe. hudiwrite also puts its host name and process
+id in the file, so that a write whose process is gone from this very host counts as dead at
+once instead of after the timeout (the usual case: a service restarted after a crash).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from types import TracebackType
+
+import orjson
+
+from hudiwrite.model.naming import HOODIE_DIR
+from hudiwrite.storage import Storage
+
+__all__ = ["HEARTBEAT_DIR", "TOLERABLE_MISSES", "Heartbeat", "heartbeat_path", "is_alive"]
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_DIR = f"{HOODIE_DIR}/.heartbeat"
+#: Java's default ``hoodie.client.heartbeat.tolerable.misses``: a heartbeat older than this
+#: many intervals is expired.
+TOLERABLE_MISSES = 2
+
+
+def heartbeat_path(instant_time: str) -> str:
+    return f"{HEARTBEAT_DIR}/{instant_time}"
+
+
+def _pid_namespace() -> str | None:
+    """Linux's pid namespace of this process: two containers sharing a host name (host
+    networking) have different ones, so a pid is only compared within one namespace."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
+def _identity() -> dict[str, object]:
+    return {"host": socket.gethostname(), "pidns": _pid_namespace(), "pid": os.getpid()}
+
+
+class Heartbeat:
+    """Context manager: beats for ``instant_time`` every ``interval`` seconds until exit.
+
+    The file is deleted on exit whatever happened: once this process stops working on the
+    instant, the instant is either completed or dead, and a dead one should be rolled back.
+    """
+
+    def __init__(self, storage: Storage, instant_time: str, interval: float) -> None:
+        self._storage = storage
+        self._rel = heartbeat_path(instant_time)
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _beat(self) -> None:
+        self._storage.write_bytes(self._rel, orjson.dumps({"writer": "hudiwrite", **_identity()}))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._beat()
+            except Exception as exc:  # keep beating; the next beat may succeed
+                log.warning("could not refresh heartbeat %s: %s", self._rel, exc)
+
+    def __enter__(self) -> Heartbeat:
+        self._beat()
+        self._thread = threading.Thread(
+            target=self._run, name=f"hudiwrite-heartbeat-{self._rel}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        try:
+            self._storage.delete(self._rel)
+        except OSError as err:  # an expired heartbeat is as good as a deleted one
+            log.warning("could not delete heartbeat %s: %s", self._rel, err)
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError):
+        return False  # exists (owned by someone else) or cannot tell: assume alive
+    return False
+
+
+def is_alive(
+    storage: Storage, instant_time: str, interval: float, now: float | None = None
+) -> bool:
+    """Whether a live writer may still be working on ``instant_time``."""
+    rel = heartbeat_path(instant_time)
+    modified = storage.modified(rel)
+    if modified is None:
+        return False
+    now = time.time() if now is None else now
+    if now - modified > interval * TOLERABLE_MISSES:
+        return False
+    with contextlib.suppress(Exception):  # Java's heartbeats are empty: judged by age only
+        owner = orjson.loads(storage.read_bytes(rel))
+        me = _identity()
+        pid = owner.get("pid") if isinstance(owner, dict) else None
+        if (
+            isinstance(pid, int)
+            and owner.get("host") == me["host"]
+            and owner.get("pidns") == me["pidns"]
+            and pid != me["pid"]
+            and _process_gone(pid)
+        ):
+            return False
+    return True

@@ -1,0 +1,259 @@
+"""Several writers on one table: a running write is never taken for a failed one.
+
+Writes keep a heartbeat in ``.hoodie/.heartbeat/<instant>`` (Java's folder and file name).
+The eager rollback at the start of a write only rolls back pending writes whose writer is
+dead: heartbeat gone, older than two intervals, or naming a process of this host that no
+longer runs. These tests run real second processes, pause them mid-write, and kill them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+import hudi
+import orjson
+import pyarrow as pa
+import pytest
+
+import hudiwrite as hw
+from hudiwrite.concurrency.heartbeat import TOLERABLE_MISSES, heartbeat_path, is_alive
+from hudiwrite.services.rollback import rollback_instant
+from hudiwrite.storage import Storage
+from hudiwrite.write import executor as executor_module
+
+SCHEMA = pa.schema(
+    [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.int64())]
+)
+OPTIONS = hw.TableOptions(compaction_delta_commits=None, auto_clean=False, auto_archive=False)
+
+#: A second writer: upserts into ``ny``, pauses after writing its data files (before the
+#: commit) until told to go on, and reports where it is through files next to the table.
+PAUSED_WRITER = """
+import sys, time
+from pathlib import Path
+import pyarrow as pa
+import hudiwrite as hw
+from hudiwrite.write import executor as ex
+
+table_path, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+real = ex.WriteExecutor.run
+
+def paused(self, prepared):
+    stats = real(self, prepared)
+    ready.write_text(self.instant_time)
+    while not go.exists():
+        time.sleep(0.02)
+    return stats
+
+ex.WriteExecutor.run = paused
+t = hw.HudiTable.open(table_path)
+batch = pa.table(
+    {"id": ["p1", "p2"], "ts": [5, 5], "city": ["ny", "ny"], "v": [50, 50]},
+    schema=pa.schema([("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()),
+                      ("v", pa.int64())]),
+)
+result = t.upsert(batch)
+print(result.instant_time)
+"""
+
+
+def _batch(ids: list[str], ts: int, city: str) -> pa.Table:
+    n = len(ids)
+    return pa.table({"id": ids, "ts": [ts] * n, "city": [city] * n, "v": [ts * 10] * n}, SCHEMA)
+
+
+def _state(rows: pa.Table) -> dict[tuple[str, str], int]:
+    return {(r["city"], r["id"]): r["v"] for r in rows.to_pylist()}
+
+
+def _rs(path: Path) -> dict[tuple[str, str], int]:
+    return _state(pa.Table.from_batches(hudi.HudiTable(str(path)).read(hudi.HudiReadOptions())))
+
+
+def _table(path: Path, **options: Any) -> hw.HudiTable:
+    t = hw.HudiTable.create(
+        str(path),
+        SCHEMA,
+        record_key="id",
+        partition_by="city",
+        ordering_field="ts",
+        options=attrs.evolve(OPTIONS, **options),
+    )
+    t.upsert(_batch(["a", "b"], 1, "sf"))
+    return t
+
+
+class _PausedWriter:
+    """A second process in the middle of a write (data files written, not committed)."""
+
+    def __init__(self, table_path: Path, tmp_path: Path) -> None:
+        self.ready = tmp_path / "ready"
+        self.go = tmp_path / "go"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", PAUSED_WRITER, str(table_path), str(self.ready), str(self.go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while not self.ready.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                _, err = self.proc.communicate(timeout=10)
+                raise AssertionError(f"second writer did not reach its pause: {err.decode()}")
+            time.sleep(0.02)
+        time.sleep(0.05)  # the file is written before its content is flushed on some stores
+        self.instant = self.ready.read_text()
+
+    def finish(self) -> tuple[int, str, str]:
+        self.go.touch()
+        out, err = self.proc.communicate(timeout=60)
+        return self.proc.returncode, out.decode().strip(), err.decode()
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)  # reaped: its pid no longer exists
+
+
+def _pending(path: Path) -> list[str]:
+    """Instants of the active timeline that have not completed."""
+    timeline = hw.HudiTable.open(str(path)).timeline
+    return [i.time for i in timeline if i.state is not hw.State.COMPLETED]
+
+
+def test_live_write_of_another_process_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    t = _table(path)
+    other = _PausedWriter(path, tmp_path)
+    heartbeat = path / heartbeat_path(other.instant)
+    owner = orjson.loads(heartbeat.read_bytes())
+    assert owner["pid"] == other.proc.pid and owner["writer"] == "hudiwrite"
+
+    # This writer's eager rollback runs, sees the other's pending write and leaves it be.
+    mine = t.upsert(_batch(["c"], 2, "la"))
+    assert t.rollback_failed() == ()
+    assert _pending(path) == [other.instant]
+    expected = {("sf", "a"): 10, ("sf", "b"): 10, ("la", "c"): 20}
+    assert _state(t.to_arrow()) == expected  # the other write is not visible yet
+
+    code, out, err = other.finish()
+    assert code == 0, err
+    assert out == other.instant != mine.instant_time
+    expected |= {("ny", "p1"): 50, ("ny", "p2"): 50}
+    assert _state(hw.HudiTable.open(str(path)).to_arrow()) == expected
+    assert _rs(path) == expected
+    assert not heartbeat.exists()  # removed once the write completed
+
+
+def test_killed_writer_is_rolled_back_by_the_next_write_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    t = _table(path)
+    other = _PausedWriter(path, tmp_path)
+    other.kill()
+    assert (path / heartbeat_path(other.instant)).exists()  # a death leaves it behind
+    assert list((path / "city=ny").glob("*.parquet"))  # and its data files
+
+    t.upsert(_batch(["c"], 2, "la"))  # the heartbeat names a gone process: rolled back now
+    assert _pending(path) == []
+    assert not (path / heartbeat_path(other.instant)).exists()
+    assert not (path / "city=ny").exists()
+    expected = {("sf", "a"): 10, ("sf", "b"): 10, ("la", "c"): 20}
+    assert _state(t.to_arrow()) == expected
+    assert _rs(path) == expected
+
+
+def test_other_hosts_writes_wait_for_their_heartbeat_to_expire(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    t = _table(path, heartbeat_interval=5.0)
+    other = _PausedWriter(path, tmp_path)
+    other.kill()
+    heartbeat = path / heartbeat_path(other.instant)
+    # As if the writer ran on another machine: its pid means nothing here.
+    heartbeat.write_bytes(orjson.dumps({"host": "elsewhere", "pidns": None, "pid": 1}))
+
+    t.upsert(_batch(["c"], 2, "la"))
+    assert _pending(path) == [other.instant]  # its writer may still be alive
+    expected = {("sf", "a"): 10, ("sf", "b"): 10, ("la", "c"): 20}
+    assert _state(t.to_arrow()) == expected
+    assert _rs(path) == expected
+
+    old = time.time() - 5.0 * TOLERABLE_MISSES - 1
+    os.utime(heartbeat, (old, old))  # no beat for more than two intervals: dead
+    assert [i.time for i in t.rollback_failed()] == [other.instant]
+    assert _pending(path) == [] and not heartbeat.exists()
+    assert _state(t.to_arrow()) == expected
+    assert _rs(path) == expected
+
+
+def test_a_write_rolled_back_under_it_does_not_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If another writer took this write for dead (say its heartbeat stalled) and rolled it
+    back, the commit is refused instead of publishing files that are gone."""
+    path = tmp_path / "t"
+    t = _table(path)
+    real = executor_module.WriteExecutor.run
+
+    def rolled_back_meanwhile(self: Any, prepared: Any) -> Any:
+        stats = real(self, prepared)
+        meta = t._meta
+        timeline = meta.timeline()
+        (mine,) = [i for i in timeline.pending_writes if i.time == self.instant_time]
+        rollback_instant(meta, mine, timeline)  # what the other writer does
+        return stats
+
+    monkeypatch.setattr(executor_module.WriteExecutor, "run", rolled_back_meanwhile)
+    with pytest.raises(hw.CommitConflictError, match="rolled back by another writer"):
+        t.upsert(_batch(["a", "z"], 3, "sf"))
+    monkeypatch.undo()
+    expected = {("sf", "a"): 10, ("sf", "b"): 10}
+    assert _state(t.to_arrow()) == expected
+    assert _rs(path) == expected
+    assert _pending(path) == []
+    assert not list((path / ".hoodie" / ".heartbeat").glob("*"))
+
+
+def test_heartbeat_beats_during_a_write_and_is_removed_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t"
+    t = _table(path, heartbeat_interval=0.05)
+    storage = Storage(str(path))
+    seen: list[float] = []
+    real = executor_module.WriteExecutor.run
+
+    def slow(self: Any, prepared: Any) -> Any:
+        rel = heartbeat_path(self.instant_time)
+        for _ in range(4):
+            modified = storage.modified(rel)
+            assert modified is not None
+            seen.append(modified)
+            time.sleep(0.12)
+        assert is_alive(storage, self.instant_time, 0.05)
+        return real(self, prepared)
+
+    monkeypatch.setattr(executor_module.WriteExecutor, "run", slow)
+    result = t.upsert(_batch(["c"], 2, "la"))
+    assert len(set(seen)) > 1, "the heartbeat was not refreshed while the write ran"
+    assert storage.modified(heartbeat_path(result.instant_time)) is None
+
+
+def test_liveness_of_java_style_empty_heartbeats() -> None:
+    """Java writes empty heartbeat files and judges them by age only; so does hudiwrite."""
+    storage = Storage("memory://heartbeats/t")
+    storage.write_bytes(heartbeat_path("20261121000000000"), b"")
+    now = time.time()
+    assert is_alive(storage, "20261121000000000", 60.0, now=now)
+    assert is_alive(storage, "20261121000000000", 60.0, now=now + 119)
+    assert not is_alive(storage, "20261121000000000", 60.0, now=now + 121)
+    assert not is_alive(storage, "20261121000000001", 60.0, now=now)  # none: dead
+
+
+def test_heartbeat_interval_must_be_positive() -> None:
+    with pytest.raises(hw.InvalidOptionError):
+        hw.TableOptions(heartbeat_interval=0)
