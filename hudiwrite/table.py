@@ -319,6 +319,7 @@ class HudiTable:
             log_bytes=opts.compaction_log_bytes,
             compression=opts.parquet_compression,
             max_workers=opts.max_workers,
+            heartbeat_interval=opts.heartbeat_interval,
         )
 
     def compact(self, *, plan_only: bool = False) -> CompactionResult:

@@ -64,6 +64,32 @@ print(result.instant_time)
 """
 
 
+#: A second process running ``compact()``, paused after its first new base file.
+PAUSED_COMPACTION = """
+import sys, threading, time
+from pathlib import Path
+import hudiwrite as hw
+from hudiwrite.services import compaction
+
+table_path, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+real = compaction.BaseFileWriter.close
+first = threading.Lock()
+
+def paused(self):
+    real(self)
+    if first.acquire(blocking=False):
+        timeline = hw.HudiTable.open(table_path).timeline
+        (pending,) = [i.time for i in timeline if i.action == "compaction"]
+        ready.write_text(pending)
+        while not go.exists():
+            time.sleep(0.02)
+
+compaction.BaseFileWriter.close = paused
+result = hw.HudiTable.open(table_path).compact()
+print(",".join(result.executed))
+"""
+
+
 def _batch(ids: list[str], ts: int, city: str) -> pa.Table:
     n = len(ids)
     return pa.table({"id": ids, "ts": [ts] * n, "city": [city] * n, "v": [ts * 10] * n}, SCHEMA)
@@ -93,11 +119,11 @@ def _table(path: Path, **options: Any) -> hw.HudiTable:
 class _PausedWriter:
     """A second process in the middle of a write (data files written, not committed)."""
 
-    def __init__(self, table_path: Path, tmp_path: Path) -> None:
+    def __init__(self, table_path: Path, tmp_path: Path, script: str = PAUSED_WRITER) -> None:
         self.ready = tmp_path / "ready"
         self.go = tmp_path / "go"
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", PAUSED_WRITER, str(table_path), str(self.ready), str(self.go)],
+            [sys.executable, "-c", script, str(table_path), str(self.ready), str(self.go)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -216,6 +242,48 @@ def test_a_write_rolled_back_under_it_does_not_commit(
     assert _rs(path) == expected
     assert _pending(path) == []
     assert not list((path / ".hoodie" / ".heartbeat").glob("*"))
+
+
+def _table_to_compact(path: Path) -> tuple[hw.HudiTable, dict[tuple[str, str], int]]:
+    t = _table(path)
+    t.upsert(_batch(["x", "y"], 1, "la"))
+    t.upsert(_batch(["a"], 2, "sf"))
+    t.upsert(_batch(["x"], 3, "la"))
+    return t, {("sf", "a"): 20, ("sf", "b"): 10, ("la", "x"): 30, ("la", "y"): 10}
+
+
+def test_compaction_run_by_a_live_process_is_not_run_twice(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    t, expected = _table_to_compact(path)
+    other = _PausedWriter(path, tmp_path, PAUSED_COMPACTION)
+    written = sorted(p.name for p in path.glob(f"city=*/*_{other.instant}.parquet"))
+    assert written  # paused after its first base file (the pool may have written both)
+
+    result = t.compact()  # sees the plan, whose runner is alive: leaves it to it
+    assert result.executed == () and result.scheduled == ()
+    assert sorted(p.name for p in path.glob(f"city=*/*_{other.instant}.parquet")) == written
+    assert _state(t.to_arrow()) == expected
+
+    code, out, err = other.finish()
+    assert code == 0, err
+    assert out == other.instant
+    assert [i.state for i in t.timeline if i.time == other.instant] == [hw.State.COMPLETED]
+    assert len(list(path.glob(f"city=*/*_{other.instant}.parquet"))) == 2
+    assert _state(t.to_arrow()) == expected
+    assert _rs(path) == expected
+
+
+def test_compaction_of_a_killed_process_is_finished_by_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    t, expected = _table_to_compact(path)
+    other = _PausedWriter(path, tmp_path, PAUSED_COMPACTION)
+    other.kill()
+    result = t.compact()
+    assert result.executed == (other.instant,)
+    assert len(list(path.glob(f"city=*/*_{other.instant}.parquet"))) == 2
+    assert not (path / heartbeat_path(other.instant)).exists()
+    assert _state(t.to_arrow()) == expected
+    assert _rs(path) == expected
 
 
 def test_heartbeat_beats_during_a_write_and_is_removed_after(

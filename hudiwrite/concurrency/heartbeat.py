@@ -59,13 +59,36 @@ class Heartbeat:
 
     def __init__(self, storage: Storage, instant_time: str, interval: float) -> None:
         self._storage = storage
+        self._instant_time = instant_time
         self._rel = heartbeat_path(instant_time)
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._claimed = False
+
+    @classmethod
+    def claim(cls, storage: Storage, instant_time: str, interval: float) -> Heartbeat | None:
+        """The heartbeat of an instant several processes may try to run (a pending
+        compaction): created only if no live process beats for it; None if one does.
+        Enter the returned heartbeat to keep it beating."""
+        beat = cls(storage, instant_time, interval)
+        for _ in range(2):
+            try:
+                storage.create_exclusive(beat._rel, beat._content())
+            except FileExistsError:
+                if is_alive(storage, instant_time, interval):
+                    return None
+                storage.delete(beat._rel)  # a dead runner's: take over
+                continue
+            beat._claimed = True
+            return beat
+        return None  # another process took it over between our delete and create
+
+    def _content(self) -> bytes:
+        return orjson.dumps({"writer": "hudiwrite", **_identity()})
 
     def _beat(self) -> None:
-        self._storage.write_bytes(self._rel, orjson.dumps({"writer": "hudiwrite", **_identity()}))
+        self._storage.write_bytes(self._rel, self._content())
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
@@ -75,7 +98,8 @@ class Heartbeat:
                 log.warning("could not refresh heartbeat %s: %s", self._rel, exc)
 
     def __enter__(self) -> Heartbeat:
-        self._beat()
+        if not self._claimed:
+            self._beat()
         self._thread = threading.Thread(
             target=self._run, name=f"hudiwrite-heartbeat-{self._rel}", daemon=True
         )

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 import pyarrow as pa
 
+from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.formats.avro_ocf import write_single_record
 from hudiwrite.formats.hudi_avro_schemas import schema_json
 from hudiwrite.formats.parquet import BaseFileWriter
@@ -293,7 +294,16 @@ def run_compaction(
     records = 0
     if not plan_only:
         for pending in meta.timeline().pending_compactions:
-            done, _ = execute(meta, pending.time, settings)
+            # Another process may be running this plan: it keeps the instant's heartbeat
+            # fresh, and running it twice would delete that process's files under it.
+            claim = Heartbeat.claim(meta.storage, pending.time, settings.heartbeat_interval)
+            if claim is None:
+                log.info("compaction %s is being run by a live process; skipped", pending.time)
+                continue
+            with claim:
+                if meta.timeline().is_completed(pending.time):
+                    continue  # finished by the process we took over from
+                done, _ = execute(meta, pending.time, settings)
             executed.append(pending.time)
             stats.extend(done.stats)
             records += done.records

@@ -25,6 +25,8 @@ class CompactionSettings:
     log_bytes: int | None = None
     compression: str = "gzip"
     max_workers: int = 2
+    #: Seconds between heartbeats of a running compaction (see ``concurrency/heartbeat.py``).
+    heartbeat_interval: float = 60.0
 
 
 @attrs.frozen
