@@ -283,6 +283,32 @@ def test_memory_filesystem_and_storage_options() -> None:
     assert sum(1 for n in names if re.fullmatch(r"\d{17}\.deltacommit", n)) == 3
 
 
+def test_table_services_on_memory_filesystem() -> None:
+    """Inline compaction, cleaning and archival need nothing of a local disk."""
+    uri = "memory://hudiwrite-services/t"
+    fs = fsspec.filesystem("memory")
+    if fs.exists("/hudiwrite-services"):
+        fs.rm("/hudiwrite-services", recursive=True)
+    options = hw.TableOptions(
+        compaction_delta_commits=2, clean_retained=1, archive_min_instants=2, archive_max_instants=3
+    )
+    t = hw.HudiTable.create(
+        uri, SCHEMA, record_key="id", partition_by="city", ordering_field="ts", options=options
+    )
+    model: dict[tuple[str, str], int] = {}
+    for i in range(12):
+        ids, cities = [f"k{i % 3}", f"n{i}"], ["sf", "la"]
+        t.upsert(_rows(ids, i, cities))
+        model |= {(k, c): i for k, c in zip(ids, cities, strict=True)}
+    assert {(r["id"], r["city"]): r["ts"] for r in t.to_arrow().to_pylist()} == model
+    actions = [i.action for i in t.timeline]
+    assert "commit" in actions and "clean" in actions  # compacted and cleaned inline
+    assert len(actions) <= 3
+    assert fs.find("/hudiwrite-services/t/.hoodie/archived")
+    again = hw.HudiTable.open(uri)
+    assert {(r["id"], r["city"]): r["ts"] for r in again.to_arrow().to_pylist()} == model
+
+
 def test_concurrent_commit_on_same_file_group_conflicts(table: hw.HudiTable) -> None:
     root = Path(table.uri)
     table.upsert(_rows(["a", "b"], 1, ["sf", "sf"]))
