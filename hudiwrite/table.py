@@ -34,7 +34,13 @@ from hudiwrite.model.tableconfig import (
     TableConfig,
     table_checksum,
 )
-from hudiwrite.read.snapshot import Filter, plan_incremental, plan_snapshot, table_schema
+from hudiwrite.read.snapshot import (
+    SCAN_BATCH_ROWS,
+    Filter,
+    plan_incremental,
+    plan_snapshot,
+    table_schema,
+)
 from hudiwrite.services.compaction import run_compaction
 from hudiwrite.services.settings import (
     ArchiveResult,
@@ -500,13 +506,18 @@ class HudiTable:
         filters: Sequence[Filter] | None = None,
         as_of: str | None = None,
         read_optimized: bool = False,
+        *,
+        batch_size: int = SCAN_BATCH_ROWS,
     ) -> pa.RecordBatchReader:
-        """Like :meth:`to_arrow`, streamed one file slice at a time: memory is bounded by the
-        largest file slice, not the table."""
+        """Like :meth:`to_arrow`, streamed: file slice after file slice, each base file
+        decoded ``batch_size`` rows at a time and merged with the slice's log records, so
+        memory holds one slice's log records and a batch, not the table or the slice."""
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise InvalidOptionError(f"batch_size must be a positive int, not {batch_size!r}")
         plan = plan_snapshot(
             self._meta, columns=columns, filters=filters, as_of=as_of, read_optimized=read_optimized
         )
-        return plan.to_reader()
+        return plan.to_reader(batch_size)
 
     def read_incremental(
         self, start: str, end: str | None = None, columns: Sequence[str] | None = None

@@ -28,7 +28,7 @@ A record after a delete always wins; a record whose ``_hoodie_is_deleted`` is tr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 import pyarrow as pa
@@ -50,7 +50,7 @@ from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.model.tableconfig import MergeSemantics as Semantics
 from hudiwrite.storage import Storage
 
-__all__ = ["MergeSettings", "Semantics", "read_base", "read_slice"]
+__all__ = ["MergeSettings", "Semantics", "iter_slice", "read_base", "read_slice"]
 
 RECORD_KEY = "_hoodie_record_key"
 IS_DELETED = "_hoodie_is_deleted"
@@ -262,9 +262,67 @@ def read_slice(
     base = read_base(storage, file_slice, schema)
     if read_optimized:
         return base
+    logs = _fold_logs(storage, file_slice, schema, settings, is_committed)
+    if logs is None:
+        return _drop_deletes(base)
+    return _drop_deletes(_merge_with_base(base, *logs))
+
+
+def iter_slice(
+    storage: Storage,
+    file_slice: FileSlice,
+    schema: pa.Schema,
+    settings: MergeSettings,
+    *,
+    is_committed: Callable[[str], bool],
+    read_optimized: bool = False,
+    batch_rows: int = 65_536,
+) -> Iterator[pa.Table]:
+    """The rows of :func:`read_slice` in pieces: the base file is decoded ``batch_rows`` at a
+    time and merged piece by piece (a key lives in one base row only), so memory holds the
+    slice's log records and one base batch, not the whole slice. Log records come last."""
+    pieces = _base_batches(storage, file_slice, schema, batch_rows)
+    if read_optimized:
+        yield from pieces
+        return
+    logs = _fold_logs(storage, file_slice, schema, settings, is_committed)
+    if logs is None:
+        for piece in pieces:
+            yield _drop_deletes(piece)
+        return
+    records, deletes, settings, fold = logs
+    lost: list[pa.Array | pa.ChunkedArray] = []
+    for piece in pieces:
+        kept, log_rows_lost = _merge_base(piece, records, deletes, settings, fold)
+        lost.append(log_rows_lost)
+        yield _drop_deletes(kept)
+    yield _drop_deletes(_without_rows(records, lost))
+
+
+def _base_batches(
+    storage: Storage, file_slice: FileSlice, schema: pa.Schema, batch_rows: int
+) -> Iterator[pa.Table]:
+    if file_slice.base_file is None:
+        return
+    pf = pq.ParquetFile(storage.full_path(file_slice.base_file.path), filesystem=storage.arrow_fs)
+    present = set(pf.schema_arrow.names)
+    columns = [name for name in schema.names if name in present]
+    for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
+        yield conform_to_schema(pa.Table.from_batches([batch]), schema)
+
+
+def _fold_logs(
+    storage: Storage,
+    file_slice: FileSlice,
+    schema: pa.Schema,
+    settings: MergeSettings,
+    is_committed: Callable[[str], bool],
+) -> tuple[pa.Table, pa.Table, MergeSettings, _Fold] | None:
+    """The slice's log blocks folded to one record per key and the deletes; None if the
+    slice has no valid log block."""
     blocks = _valid_blocks(storage, file_slice, is_committed) if file_slice.log_files else []
     if not blocks:
-        return _drop_deletes(base)
+        return None
     fold = _Fold(settings, schema)
     for index, block in enumerate(blocks):
         if block.block_type == BlockType.DELETE_BLOCK:
@@ -272,7 +330,16 @@ def read_slice(
         else:
             fold.add_data(index, _decode_data(block, schema))
     records, deletes = fold.result(schema)
-    return _drop_deletes(_merge_with_base(base, records, deletes, settings, fold))
+    return records, deletes, settings, fold
+
+
+def _without_rows(records: pa.Table, lost: Sequence[pa.Array | pa.ChunkedArray]) -> pa.Table:
+    """``records`` without the rows numbered in ``lost``."""
+    parts = [_as_array(rows) for rows in lost if len(rows)]
+    if not parts:
+        return records
+    rows = pa.concat_arrays(parts)
+    return records.filter(pc.invert(pc.is_in(arange(0, records.num_rows), value_set=rows)))
 
 
 def _merge_with_base(
@@ -282,16 +349,32 @@ def _merge_with_base(
     settings: MergeSettings,
     fold: _Fold,
 ) -> pa.Table:
+    kept, log_rows_lost = _merge_base(base, records, deletes, settings, fold)
+    return pa.concat_tables([kept, _without_rows(records, [log_rows_lost])])
+
+
+def _merge_base(
+    base: pa.Table,
+    records: pa.Table,
+    deletes: pa.Table,
+    settings: MergeSettings,
+    fold: _Fold,
+) -> tuple[pa.Table, pa.Array | pa.ChunkedArray]:
+    """Base rows that survive the log (untouched, or winning by ordering value) and the log
+    record rows that lose to their base row."""
+    no_rows = pa.array([], pa.int64())
     if base.num_rows == 0:
-        return records
+        return base, no_rows
     base_keys = base.column(RECORD_KEY)
     log_keys = pa.concat_arrays(
         [_as_array(records.column(RECORD_KEY)), _as_array(deletes.column(RECORD_KEY))]
     )
     touched = pc.is_in(base_keys, value_set=log_keys)
+    if not pc.any(touched).as_py():
+        return base, no_rows  # no copy of a base (piece) the logs do not touch
     kept_base = base.filter(pc.invert(touched))
     if not settings.base_may_win:
-        return pa.concat_tables([kept_base, records])
+        return kept_base, no_rows
     # The base record survives a log record (or, for event time, a delete) whose ordering
     # value is smaller than its own.
     base_side = pa.table(
@@ -302,7 +385,7 @@ def _merge_with_base(
         }
     )
     survivors = []
-    log_rows_lost = pa.array([], pa.int64())
+    log_rows_lost = no_rows
     if records.num_rows:
         log_side = pa.table(
             {
@@ -321,11 +404,8 @@ def _merge_with_base(
         pairs = deletes.join(base_side, keys=RECORD_KEY, join_type="inner", use_threads=False)
         base_wins = pc.fill_null(pc.greater(pairs.column("__base_ord"), pairs.column(_ORD)), False)
         survivors.append(pc.filter(pairs.column("__base_row"), base_wins))
-    if len(log_rows_lost):
-        keep = pc.invert(pc.is_in(arange(0, records.num_rows), value_set=log_rows_lost))
-        records = records.filter(keep)
     extra = [base.take(rows) for rows in survivors if len(rows)]
-    return pa.concat_tables([kept_base, *extra, records])
+    return pa.concat_tables([kept_base, *extra]), log_rows_lost
 
 
 def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:

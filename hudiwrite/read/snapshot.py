@@ -21,7 +21,7 @@ from hudiwrite.formats.avro_schema import META_FIELDS
 from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.model.keys import DEFAULT_PARTITION
 from hudiwrite.read.fsview import FileSystemView, list_all_partitions
-from hudiwrite.read.merge import MergeSettings, read_slice
+from hudiwrite.read.merge import MergeSettings, iter_slice, read_slice
 from hudiwrite.timeline.instant import Action
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.timeline import Timeline
@@ -39,6 +39,10 @@ def table_schema(meta: MetaClient, timeline: Timeline) -> TableSchema | None:
     """The table's schema as of the timeline's latest completed write."""
     schema = meta.latest_schema(timeline)
     return TableSchema.from_avro(schema) if schema else None
+
+
+#: Base-file rows ``scan`` decodes at a time.
+SCAN_BATCH_ROWS = 65_536
 
 
 @attrs.frozen
@@ -82,6 +86,9 @@ class ReadPlan:
             is_committed=self.is_committed,
             read_optimized=self.read_optimized,
         )
+        return self._finish(rows)
+
+    def _finish(self, rows: pa.Table) -> pa.Table:
         if self.row_filter is not None:
             rows = rows.filter(self.row_filter)
         if self.columns is not None:
@@ -95,12 +102,25 @@ class ReadPlan:
             return self.output_schema.empty_table()
         return pa.concat_tables(tables)
 
-    def batches(self) -> Iterator[pa.RecordBatch]:
+    def batches(self, batch_rows: int = SCAN_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """The rows slice by slice, each slice's base file decoded ``batch_rows`` at a time."""
         for file_slice in self.slices:
-            yield from self.read_one(file_slice).to_batches()
+            pieces = iter_slice(
+                self.meta.storage,
+                file_slice,
+                self.read_schema,
+                self.settings,
+                is_committed=self.is_committed,
+                read_optimized=self.read_optimized,
+                batch_rows=batch_rows,
+            )
+            for piece in pieces:
+                rows = self._finish(piece)
+                if rows.num_rows:
+                    yield from rows.to_batches()
 
-    def to_reader(self) -> pa.RecordBatchReader:
-        return pa.RecordBatchReader.from_batches(self.output_schema, self.batches())
+    def to_reader(self, batch_rows: int = SCAN_BATCH_ROWS) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.output_schema, self.batches(batch_rows))
 
 
 def _empty_plan(meta: MetaClient, schema: pa.Schema, columns: Sequence[str] | None) -> ReadPlan:
