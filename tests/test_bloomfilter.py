@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hudiwrite.exceptions import CorruptTableError, InvalidRecordError, UnsupportedTableError
+from hudiwrite.formats import bloomfilter as bloomfilter_module
 from hudiwrite.formats.bloomfilter import (
     BLOOM_FILTER_FOOTER_KEY,
     BLOOM_TYPE_CODE_FOOTER_KEY,
@@ -393,7 +394,7 @@ def test_input_forms_agree() -> None:
     assert serialize_bloom_filter(pa.array(keys).slice(1)) == serialize_bloom_filter(keys[1:])
 
 
-def test_scatter_and_lookup_bit_setters_agree() -> None:
+def test_scatter_lookup_and_loop_bit_setters_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(5)
     for vector_size in (1, 7, 8, 9, 1000, 2587966):
         batches = [
@@ -404,11 +405,12 @@ def test_scatter_and_lookup_bit_setters_agree() -> None:
         for batch in batches:
             for pos in batch.to_pylist():
                 expected[pos // 8] |= 1 << (pos % 8)
-        for use_scatter in (True, False):
+        for use_scatter, few in ((True, 0), (False, 0), (True, 10**9)):
+            monkeypatch.setattr(bloomfilter_module, "_FEW_POSITIONS", few)
             setter = _BitSetter(vector_size, use_scatter=use_scatter)
             for batch in batches:
                 setter.add(batch)
-            assert setter.to_bytes() == bytes(expected), (vector_size, use_scatter)
+            assert setter.to_bytes() == bytes(expected), (vector_size, use_scatter, few)
 
 
 def test_empty_key_set() -> None:
@@ -482,6 +484,18 @@ def _configs(draw: st.DrawFn) -> BloomFilterConfig:
 @given(keys=st.lists(st.text(min_size=1, max_size=14), max_size=60), cfg=_configs())
 def test_vectorised_matches_reference(keys: list[str], cfg: BloomFilterConfig) -> None:
     assert serialize_bloom_filter(pa.array(keys, pa.string()), cfg) == ref_serialize(keys, cfg)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(keys=st.lists(st.text(min_size=1, max_size=14), max_size=60), cfg=_configs())
+def test_arrow_bit_setting_matches_reference(keys: list[str], cfg: BloomFilterConfig) -> None:
+    """The same, with the small-set loop off: every filter goes through the Arrow kernels."""
+    few = bloomfilter_module._FEW_POSITIONS
+    bloomfilter_module._FEW_POSITIONS = 0
+    try:
+        assert serialize_bloom_filter(pa.array(keys, pa.string()), cfg) == ref_serialize(keys, cfg)
+    finally:
+        bloomfilter_module._FEW_POSITIONS = few
 
 
 @settings(max_examples=100, deadline=None)
