@@ -273,6 +273,23 @@ class Storage:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self.full_path(rel))
 
+    def delete_if_present(self, rel: str) -> bool:
+        """Delete one file; whether it was there (Hadoop's ``FileSystem.delete`` result).
+        Local files cost one call; object stores a HEAD and a DELETE, as S3A's do."""
+        path = self.full_path(rel)
+        if self._local:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                return False
+            return True
+        self.fs.invalidate_cache(path)
+        if not self.fs.exists(path):
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(path)
+        return True
+
     def delete_tree(self, rel: str) -> None:
         """Delete a directory and everything below it; missing is not an error."""
         path = self.full_path(rel)

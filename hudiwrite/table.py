@@ -301,7 +301,7 @@ class HudiTable:
         def before_start() -> bool:
             changed = self._disable_metadata_table()
             if self._options.rollback_failed_writes == "eager":
-                changed = bool(self.rollback_failed()) or changed
+                changed = bool(self._rollback_failed()) or changed  # config: just read
             return changed
 
         outcome = run_write(self._meta, ctx, operation, data, before_start=before_start)
@@ -341,19 +341,25 @@ class HudiTable:
 
     def clean(self) -> CleanResult:
         """Delete file slices no retained commit reads (``TableOptions.clean_policy``)."""
-        from hudiwrite.services.clean import run_clean
-
         self._meta.reload_config()
         self._check_services_writable()
+        return self._clean()
+
+    def _clean(self) -> CleanResult:
+        from hudiwrite.services.clean import run_clean
+
         opts = self._options
         return run_clean(self._meta, CleanSettings(opts.clean_policy, opts.clean_retained))
 
     def archive(self) -> ArchiveResult:
         """Move the oldest instants out of the active timeline into ``.hoodie/archived/``."""
-        from hudiwrite.services.archive import run_archive
-
         self._meta.reload_config()
         self._check_services_writable()
+        return self._archive()
+
+    def _archive(self) -> ArchiveResult:
+        from hudiwrite.services.archive import run_archive
+
         opts = self._options
         settings = ArchiveSettings(opts.archive_min_instants, opts.archive_max_instants)
         return run_archive(self._meta, settings)
@@ -363,15 +369,20 @@ class HudiTable:
         (a crash mid-write: its heartbeat is gone, expired, or names a process of this host
         that no longer runs), and finish rollbacks that were themselves interrupted. A
         concurrent writer's live write is left alone. Returns the rolled-back instants."""
-        from hudiwrite.services.rollback import rollback_failed_writes
-
         self._meta.reload_config()
         self._check_services_writable()
+        return self._rollback_failed()
+
+    def _rollback_failed(self) -> tuple[Instant, ...]:
+        from hudiwrite.services.rollback import rollback_failed_writes
+
         return rollback_failed_writes(self._meta, self._options.heartbeat_interval)
 
     def _run_inline_services(self) -> None:
         """Post-commit services. The write is already committed: a service that fails is
-        logged and left pending for the next run, not turned into a failed write."""
+        logged and left pending for the next run, not turned into a failed write. The table
+        configuration was read by the write a moment ago: not read again."""
+        self._check_services_writable()
         opts = self._options
         steps: list[tuple[str, Callable[[], object]]] = []
         if opts.compaction_delta_commits is not None or opts.compaction_log_bytes is not None:
@@ -382,9 +393,9 @@ class HudiTable:
                 )
             )
         if opts.auto_clean:
-            steps.append(("cleaning", self.clean))
+            steps.append(("cleaning", self._clean))
         if opts.auto_archive:
-            steps.append(("archival", self.archive))
+            steps.append(("archival", self._archive))
         for name, step in steps:
             try:
                 step()

@@ -19,7 +19,12 @@ from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed
 from hudiwrite.model.naming import parse_base_file_name, parse_log_file_name
 from hudiwrite.read.fsview import FileSystemView
-from hudiwrite.services.clean import earliest_commit_to_retain, plan_clean, run_clean
+from hudiwrite.services.clean import (
+    earliest_commit_to_retain,
+    partitions_to_clean,
+    plan_clean,
+    run_clean,
+)
 from hudiwrite.services.settings import CleanSettings
 from hudiwrite.storage import FileInfo, Storage
 from hudiwrite.timeline.layout import LAYOUT_V6
@@ -319,19 +324,19 @@ def test_interrupted_clean_is_finished_by_the_next_run(
     before = _rows(t.to_arrow())
     before_files = set(_data_files(path))
 
-    real_delete = Storage.delete
+    real_delete = Storage.delete_if_present
     calls: list[str] = []
 
-    def crash_on_second(self: Storage, rel: str) -> None:
+    def crash_on_second(self: Storage, rel: str) -> bool:
         calls.append(rel)
         if len(calls) == 2:
             raise KeyboardInterrupt("crash while deleting")
-        real_delete(self, rel)
+        return real_delete(self, rel)
 
-    monkeypatch.setattr(Storage, "delete", crash_on_second)
+    monkeypatch.setattr(Storage, "delete_if_present", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
         run_clean(t._meta, COMMITS_2)
-    monkeypatch.setattr(Storage, "delete", real_delete)
+    monkeypatch.setattr(Storage, "delete_if_present", real_delete)
 
     (pending,) = {n.split(".")[0] for n in _cleans(path)}
     assert _cleans(path) == [f"{pending}.clean.inflight", f"{pending}.clean.requested"]
@@ -510,3 +515,60 @@ def test_planner_replaced_groups_pending_compactions_and_savepoints() -> None:
     ) == (f2,)
     with pytest.raises(hw.HudiError):
         plan(CleanSettings("keep_latest_by_hours", 2))
+
+
+def _plan_files(meta: Any, settings: CleanSettings, partitions: list[str] | None) -> set[str]:
+    timeline = meta.timeline()
+    plan = plan_clean(
+        timeline,
+        FileSystemView.load(meta.storage, timeline, partitions),
+        settings,
+        pending_compaction_groups={
+            k: base
+            for k, (_, base) in meta.pending_compaction_operations(
+                timeline, include_log_compaction=True
+            ).items()
+        },
+        replaced_groups=meta.replaced_file_groups(timeline),
+    )
+    return set(plan.all_files) if plan is not None else set()
+
+
+def test_incremental_cleaning_lists_written_partitions_and_misses_nothing(tmp_path: Path) -> None:
+    """After a first clean, a clean only lists the partitions written since that clean's
+    earliest retained commit, and plans exactly what a full listing would: here with writes
+    spread over 6 partitions, compactions (one pending across a clean) and deletes."""
+    import random
+
+    t = _create(tmp_path / "t")
+    meta = t._meta
+    rng = random.Random(3)
+    cities = [f"c{i}" for i in range(6)]
+    incremental_seen = False
+    for n in range(1, 41):
+        city = rng.choice(cities[:2]) if n > 12 else rng.choice(cities)
+        t.upsert(_batch([f"k{rng.randrange(30)}" for _ in range(5)], n, city))
+        if n % 6 == 0:
+            t.compact(plan_only=True)
+        if n % 6 == 3:
+            t.compact()  # executes the plan scheduled three commits ago (pending meanwhile)
+        if n % 4 == 0:
+            timeline = meta.timeline()
+            narrowed = partitions_to_clean(meta, timeline, "KEEP_LATEST_COMMITS")
+            if narrowed is not None:
+                incremental_seen = True
+                written = {
+                    p
+                    for i in timeline.completed
+                    if i.action in ("commit", "deltacommit")
+                    for p in meta.commit_metadata(i).partition_to_write_stats
+                }
+                assert set(narrowed) <= written
+                if n > 24:  # only the two hot partitions are written by now
+                    assert set(narrowed) <= {"city=c0", "city=c1"}
+            assert _plan_files(meta, COMMITS_2, narrowed) == _plan_files(meta, COMMITS_2, None)
+            run_clean(meta, COMMITS_2)
+    assert incremental_seen
+    # Nothing a full listing would clean was left behind by the narrowed cleans.
+    assert _plan_files(meta, COMMITS_2, None) == set()
+    assert sorted(_user_rows(t.to_arrow())) == sorted(_user_rows(_rs(tmp_path / "t")))

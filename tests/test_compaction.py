@@ -86,6 +86,7 @@ def test_compaction_rewrites_slices_and_keeps_meta_columns(tmp_path: Path) -> No
     assert stat["totalLogFilesCompacted"] == 2
 
     new_base = path / stat["path"]
+    assert stat["fileSizeInBytes"] == stat["totalWriteBytes"] == new_base.stat().st_size
     parsed_name = parse_base_file_name(new_base.name)
     assert parsed_name is not None and parsed_name.instant == tc
     stored = pq.read_table(new_base).to_pylist()

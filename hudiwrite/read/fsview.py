@@ -26,6 +26,8 @@ class FileSystemView:
     timeline: Timeline
     groups: Mapping[str, tuple[FileGroup, ...]]
     replaced: Collection[tuple[str, str]] = frozenset()
+    #: Listed partitions that hold a ``.hoodie_partition_metadata`` file.
+    initialised: frozenset[str] = frozenset()
 
     @classmethod
     def build(
@@ -37,10 +39,14 @@ class FileSystemView:
         """A view from a listing of partition -> files (pure)."""
         rules = timeline.slice_rules()
         groups = {}
+        initialised = set()
         for partition, files in listing.items():
+            files = list(files)
+            if any(f.name == PARTITION_METAFILE for f in files):
+                initialised.add(partition)
             found = group_files(partition, ((f.name, f.size) for f in files), rules)
             groups[partition] = tuple(g for g in found if (partition, g.file_id) not in replaced)
-        return cls(timeline, groups, frozenset(replaced))
+        return cls(timeline, groups, frozenset(replaced), frozenset(initialised))
 
     @classmethod
     def load(

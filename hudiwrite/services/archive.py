@@ -47,6 +47,7 @@ from hudiwrite.formats.logblock import (
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
 from hudiwrite.model.naming import HOODIE_DIR
 from hudiwrite.model.tableconfig import Keys
+from hudiwrite.services.clean import earliest_clean_retained
 from hudiwrite.services.settings import ArchiveResult, ArchiveSettings
 from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
@@ -476,21 +477,6 @@ def read_archived(meta: MetaClient) -> list[dict[str, Any]]:
 # running
 
 
-def _earliest_clean_retained(meta: MetaClient, timeline: Timeline) -> str | None:
-    """``earliestCommitToRetain`` of the latest completed clean that recorded one."""
-    cleans = [i for i in timeline.completed if i.action == Action.CLEAN]
-    for clean in reversed(cleans):
-        data = meta.read_instant(clean)
-        if not data:
-            continue  # an empty completed clean (crash on HDFS/local): look further back
-        record = read_single_record(data, reader_schema=parsed("HoodieCleanMetadata"))
-        if record is None:
-            continue
-        value = record.record.get("earliestCommitToRetain")
-        return str(value) if value else None
-    return None
-
-
 def _leftover_keys(
     meta: MetaClient, files: Sequence[tuple[int, str]], active: set[tuple[str, str, str]]
 ) -> set[tuple[str, str, str]]:
@@ -642,7 +628,7 @@ def run_archive(meta: MetaClient, settings: ArchiveSettings) -> ArchiveResult:
     names = [f.name for f in storage.list_files(meta.layout.timeline_dir)]
     timeline = Timeline.from_file_names(meta.layout, names)
     state_files = [i for i in (meta.layout.parse_instant_file(n) for n in names) if i is not None]
-    earliest = _earliest_clean_retained(meta, timeline)
+    earliest = earliest_clean_retained(meta, timeline)
     groups = plan_archive(
         timeline, settings, earliest_clean_retained=earliest, state_files=state_files
     )
@@ -668,7 +654,7 @@ def run_archive(meta: MetaClient, settings: ArchiveSettings) -> ArchiveResult:
             tuple(i for i in timeline.instants if _group_key(i, timeline) not in recovered),
         )
         rest_states = [i for i in state_files if _group_key(i, timeline) not in recovered]
-        earliest = _earliest_clean_retained(meta, rest)
+        earliest = earliest_clean_retained(meta, rest)
         groups = plan_archive(
             rest, settings, earliest_clean_retained=earliest, state_files=rest_states
         )

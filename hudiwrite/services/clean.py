@@ -128,6 +128,49 @@ def earliest_commit_to_retain(timeline: Timeline, retained: int) -> Instant | No
     return before[-1] if before else None
 
 
+def earliest_clean_retained(meta: MetaClient, timeline: Timeline) -> str | None:
+    """``earliestCommitToRetain`` of the latest completed clean that recorded one."""
+    cleans = [i for i in timeline.completed if i.action == Action.CLEAN]
+    for clean in reversed(cleans):
+        data = meta.read_instant(clean)
+        if not data:
+            continue  # an empty completed clean (crash on HDFS/local): look further back
+        record = read_single_record(data, reader_schema=parsed("HoodieCleanMetadata"))
+        if record is None:
+            continue
+        value = record.record.get("earliestCommitToRetain")
+        return str(value) if value else None
+    return None
+
+
+def partitions_to_clean(meta: MetaClient, timeline: Timeline, policy: str) -> list[str] | None:
+    """The partitions a KEEP_LATEST_COMMITS clean has to look at, or None for all of them.
+
+    Java's incremental cleaning (``hoodie.cleaner.incremental.mode``, on by default): a
+    slice becomes cleanable only once the commit that superseded it falls behind the
+    earliest retained commit. Superseding commits older than the last clean's earliest
+    retained commit were seen by that clean (no write pending then is older than it), so
+    only partitions written by completed commits from there on can hold new garbage. Their
+    partitions come from the commits' metadata, not from listing the whole table.
+    """
+    if policy != KEEP_LATEST_COMMITS:
+        return None
+    since = earliest_clean_retained(meta, timeline)
+    start = timeline.start_time()
+    if since is None or start is None or since < start:
+        return None  # no earlier clean to continue from, or its window is archived
+    partitions: set[str] = set()
+    for instant in timeline.completed:
+        if instant.action in _COMMITS and instant.time >= since:  # compactions: commit
+            try:
+                metadata = meta.commit_metadata(instant)
+            except (CorruptTableError, ValueError):
+                return None  # unreadable metadata: list everything rather than guess
+            partitions.update(metadata.partition_to_write_stats)
+            partitions.update(metadata.partition_to_replace_file_ids or {})
+    return sorted(partitions)
+
+
 def _last_completed_commit(timeline: Timeline) -> str:
     """CleanPlanner.getLastCompletedCommitTimestamp: "" when there is no completed commit."""
     times = [i.time for i in timeline.completed if i.action in _COMMITS]
@@ -331,13 +374,8 @@ class _Done:
 
 def _delete(storage: Storage, rel: str) -> bool:
     """CleanActionExecutor.deleteFileAndGetResult: True if deleted, False if already gone;
-    a file that is still there after the delete is an error."""
-    if not storage.exists(rel):
-        return False
-    storage.delete(rel)
-    if storage.exists(rel):
-        raise OSError(f"failed to delete {rel!r} during clean execution")
-    return True
+    a delete that fails raises (``OSError``)."""
+    return storage.delete_if_present(rel)
 
 
 def _execute(
@@ -446,7 +484,8 @@ def run_clean(meta: MetaClient, settings: CleanSettings) -> CleanResult:
     if any(i.action == Action.CLEAN for i in timeline.pending):
         timeline = meta.timeline()
 
-    view = FileSystemView.load(meta.storage, timeline, None)  # replaced groups included
+    # Replaced groups are included: the view is built without them.
+    view = FileSystemView.load(meta.storage, timeline, partitions_to_clean(meta, timeline, policy))
     plan = plan_clean(
         timeline,
         view,

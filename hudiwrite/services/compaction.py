@@ -15,7 +15,7 @@ removed first). Writes that run while a plan is pending put their logs into the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -56,9 +56,14 @@ PLAN_VERSION = 2  # operations name files, not paths
 # -- planning (pure) -------------------------------------------------------------------------
 
 
-def should_compact(timeline: Timeline, view: FileSystemView, settings: CompactionSettings) -> bool:
+def should_compact(
+    timeline: Timeline,
+    view: FileSystemView | Callable[[], FileSystemView],
+    settings: CompactionSettings,
+) -> bool:
     """Whether the inline trigger fires: enough delta commits since the last compaction, or a
-    file group whose logs reached the size limit."""
+    file group whose logs reached the size limit. ``view`` may be a function that lists the
+    table: it is only called for the size trigger."""
     if settings.delta_commits is not None:
         last = max(
             (i.time for i in timeline.instants if i.action in (Action.COMMIT, Action.COMPACTION)),
@@ -70,6 +75,8 @@ def should_compact(timeline: Timeline, view: FileSystemView, settings: Compactio
         if len(deltas) >= settings.delta_commits:
             return True
     if settings.log_bytes is not None:
+        if callable(view):
+            view = view()
         for partition in view.partitions:
             for group in view.file_groups(partition):
                 latest = group.latest_slice()
@@ -221,7 +228,7 @@ def execute(
             )
             writer.write(rows)
             writer.close()
-        size = storage.size(rel)
+            size = writer.bytes_written()
         log_size = sum(f.size for f in file_slice.log_files)
         stat = WriteStat(
             file_id=file_slice.file_id,
@@ -281,10 +288,13 @@ def run_compaction(
     scheduled: list[str] = []
     trigger = force
     if not force:
-        view = FileSystemView.load(
-            meta.storage, timeline, None, replaced=meta.replaced_file_groups(timeline)
+        trigger = should_compact(
+            timeline,
+            lambda: FileSystemView.load(
+                meta.storage, timeline, None, replaced=meta.replaced_file_groups(timeline)
+            ),
+            settings,
         )
-        trigger = should_compact(timeline, view, settings)
     if trigger:
         planned = schedule(meta, timeline)
         if planned is not None:
@@ -293,7 +303,9 @@ def run_compaction(
     stats: list[WriteStat] = []
     records = 0
     if not plan_only:
-        for pending in meta.timeline().pending_compactions:
+        if scheduled:
+            timeline = meta.timeline()
+        for pending in timeline.pending_compactions:
             # Another process may be running this plan: it keeps the instant's heartbeat
             # fresh, and running it twice would delete that process's files under it.
             claim = Heartbeat.claim(meta.storage, pending.time, settings.heartbeat_interval)

@@ -67,7 +67,8 @@ def rollback_failed_writes(
         done.append(
             Instant(str(target.get("commitTime")), str(target.get("action")), State.INFLIGHT)
         )
-    timeline = meta.timeline()
+    if done:
+        timeline = meta.timeline()
     for failed in timeline.pending_writes:
         if is_alive(meta.storage, failed.time, heartbeat_interval):
             log.info("leaving %s alone: its writer is alive", failed)

@@ -54,6 +54,13 @@ def read_table_config(storage: Storage) -> TableConfig:
         ) from None
 
 
+#: Completed commits whose metadata a client keeps (a table's active timeline holds fewer).
+_COMMIT_METADATA_CACHE = 512
+#: Completed instant files a client keeps, up to this many of at most this size each.
+_CACHED_FILES = 256
+_CACHED_FILE_BYTES = 256 * 1024
+
+
 class MetaClient:
     """The table's configuration and layout, and I/O on its timeline."""
 
@@ -63,6 +70,11 @@ class MetaClient:
         self.layout: TableLayout = layout_for_config(
             config.props, config.version, config.timeline_layout_version
         )
+        # Completed instants' files never change. Kept: commit metadata once parsed (a file
+        # another writer is still writing does not parse, so it is never kept half-read),
+        # and the completed files this client wrote itself.
+        self._commit_metadata: dict[str, CommitMetadata] = {}
+        self._completed_files: dict[str, bytes] = {}
 
     @classmethod
     def load(cls, storage: Storage) -> MetaClient:
@@ -87,11 +99,25 @@ class MetaClient:
         return self.layout.instant_file_name(instant)
 
     def read_instant(self, instant: Instant) -> bytes:
-        return self.storage.read_bytes(self.instant_path(instant))
+        path = self.instant_path(instant)
+        cached = self._completed_files.get(path)
+        if cached is not None:
+            return cached
+        return self.storage.read_bytes(path)
+
+    def _remember(self, path: str, data: bytes) -> None:
+        if len(data) > _CACHED_FILE_BYTES:
+            return
+        if len(self._completed_files) >= _CACHED_FILES:
+            self._completed_files.clear()
+        self._completed_files[path] = data
 
     def write_instant(self, instant: Instant, content: bytes = b"") -> None:
         """Create the file recording ``instant``; it must not exist yet."""
-        self.storage.create_exclusive(self.instant_path(instant), content)
+        path = self.instant_path(instant)
+        self.storage.create_exclusive(path, content)
+        if instant.is_completed:
+            self._remember(path, content)
 
     def delete_instant_files(self, time: str, action: str) -> None:
         """Remove every state file of one instant (used to undo a write that never completed)."""
@@ -101,12 +127,22 @@ class MetaClient:
     def commit_metadata(self, instant: Instant) -> CommitMetadata:
         """The metadata of a completed (delta/replace) commit: JSON on layout 1, an Avro
         container on layout 2 (where legacy JSON files are still read)."""
+        path = self.instant_path(instant)
+        cached = self._commit_metadata.get(path) if instant.is_completed else None
+        if cached is not None:
+            return cached
         data = self.read_instant(instant)
         if data.startswith(AVRO_MAGIC):
             from hudiwrite.formats.hudi_avro_schemas import decode_commit_metadata
 
-            return CommitMetadata.from_json_obj(decode_commit_metadata(data), str(instant))
-        return CommitMetadata.from_json_bytes(data, str(instant))
+            metadata = CommitMetadata.from_json_obj(decode_commit_metadata(data), str(instant))
+        else:
+            metadata = CommitMetadata.from_json_bytes(data, str(instant))
+        if instant.is_completed:
+            if len(self._commit_metadata) >= _COMMIT_METADATA_CACHE:
+                self._commit_metadata.clear()
+            self._commit_metadata[path] = metadata
+        return metadata
 
     def latest_schema(self, timeline: Timeline) -> str | None:
         """Avro data schema of the latest completed write (``extraMetadata.schema``),

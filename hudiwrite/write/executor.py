@@ -194,9 +194,9 @@ class _PartitionInserts:
         if self.writer is None or self.file is None:
             return
         self.writer.close()
+        size = self.writer.bytes_written()  # footer included; no extra request to the store
         self.sink_cm.__exit__(None, None, None)
         file_id, _, rel, _ = self.file
-        size = self.ex.storage.size(rel)
         merged = self.merged_from
         self.stats.append(
             WriteStat(

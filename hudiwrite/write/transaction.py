@@ -20,7 +20,6 @@ from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.exceptions import CommitConflictError
 from hudiwrite.index.simple import FILE_ID, lookup_keys
 from hudiwrite.model.filegroup import FileSlice
-from hudiwrite.model.naming import PARTITION_METAFILE
 from hudiwrite.read.fsview import FileSystemView
 from hudiwrite.read.merge import MergeSettings, read_slice
 from hudiwrite.storage import Storage
@@ -70,13 +69,13 @@ def run_write(
         partitions = sorted(pc.unique(survivors.column(PARTITION)).to_pylist())
         while True:
             timeline = meta.timeline()
-            instant_time, plan = _plan(
+            instant_time, plan, view = _plan(
                 meta, ctx, operation, prepared.num_rows, survivors, partitions, timeline
             )
             if before_start is None or not before_start():
                 break
             before_start = None  # the table changed under the plan: plan once more
-        existing = {p for p in partitions if _has_metafile(storage, p)}
+        existing = view.initialised  # partitions whose metadata file is there already
         txn = _Transaction(meta, instant_time, timeline)
         # The heartbeat comes first and goes last: while it beats, no other writer takes
         # this instant for a failed one.
@@ -116,7 +115,7 @@ def _plan(
     survivors: pa.Table,
     partitions: list[str],
     timeline: Timeline,
-) -> tuple[str, WritePlan]:
+) -> tuple[str, WritePlan, FileSystemView]:
     """Tag the surviving keys against the table and decide where every row goes."""
     storage = meta.storage
     view = FileSystemView.load(
@@ -147,7 +146,7 @@ def _plan(
         small_file_limit=min(ctx.settings.small_file_limit, ctx.settings.target_file_size),
         merge_allowed=lambda s, n: _merge_worth_it(storage, s, n, ctx.settings),
     )
-    return instant_time, plan
+    return instant_time, plan, view
 
 
 def _live_keys(
@@ -194,11 +193,6 @@ def _merge_worth_it(
         return True
     pf = pq.ParquetFile(storage.full_path(file_slice.base_file.path), filesystem=storage.arrow_fs)
     return bool(pf.metadata.num_rows <= settings.small_file_rewrite * inserts)
-
-
-def _has_metafile(storage: Storage, partition: str) -> bool:
-    rel = f"{partition}/{PARTITION_METAFILE}" if partition else PARTITION_METAFILE
-    return storage.exists(rel)
 
 
 class _Transaction:
