@@ -62,8 +62,13 @@ class _Bare412:
 class LocalS3:
     """moto's S3 on ``127.0.0.1:<free port>``; ``start()`` returns the endpoint URL."""
 
-    def __init__(self, bare_412_buckets: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        bare_412_buckets: Iterable[str] = (),
+        middleware: Callable[[WSGIApp], WSGIApp] | None = None,
+    ) -> None:
         self.bare_412_buckets = frozenset(bare_412_buckets)
+        self.middleware = middleware
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -71,6 +76,8 @@ class LocalS3:
         app: WSGIApp = DomainDispatcherApplication(create_backend_app)
         if self.bare_412_buckets:
             app = _Bare412(app, self.bare_412_buckets)
+        if self.middleware is not None:
+            app = self.middleware(app)
         self._server = make_server(
             "127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import hudiwrite as hw
@@ -48,6 +49,38 @@ def test_base_file_keys_are_read_once(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(simple.pq, "ParquetFile", no_reads)
     r = t.upsert(pa.table({"id": ["k2", "new"], "ts": [3, 3]}, schema=SCHEMA))
     assert (r.num_inserted, r.num_updated) == (1, 1)
+
+
+def test_files_this_process_wrote_are_not_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys of each base file a write (or compaction) creates go straight into the cache,
+    equal to the file's key column: the next writes look them up without reading."""
+    options = hw.TableOptions(compaction_delta_commits=None)
+    t = hw.HudiTable.create(
+        str(tmp_path / "t"), SCHEMA, record_key="id", ordering_field="ts", options=options
+    )
+    simple.KEY_CACHE.clear()
+    first = t.upsert(pa.table({"id": [f"k{i}" for i in range(50)], "ts": [1] * 50}, SCHEMA))
+    merged = t.upsert(pa.table({"id": ["k3", "new"], "ts": [2, 2]}, SCHEMA))  # small-file merge
+    t.upsert(pa.table({"id": ["k4"], "ts": [3]}, SCHEMA))
+    compacted = t.compact()
+    written = [*first.files_written, *merged.files_written, *compacted.files_written]
+    base_files = [f for f in written if f.endswith(".parquet")]
+    assert len(base_files) == 3
+    for rel in base_files:
+        entry = simple.KEY_CACHE.get(t._meta.storage.qualified(rel))
+        assert entry is not None, rel
+        on_disk = pq.read_table(tmp_path / "t" / rel, columns=["_hoodie_record_key"])
+        assert entry.keys.equals(on_disk.column(0).combine_chunks())
+        assert entry.bounds == key_range(entry.keys)
+
+    def no_reads(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a base file was read by the index")
+
+    monkeypatch.setattr(simple.pq, "ParquetFile", no_reads)
+    r = t.upsert(pa.table({"id": ["k5", "k40"], "ts": [4, 4]}, SCHEMA))
+    assert (r.num_inserted, r.num_updated) == (0, 2)
 
 
 def test_cache_is_bounded() -> None:

@@ -94,6 +94,10 @@ class BaseFileWriter:
     def bytes_written(self) -> int:
         return int(self._sink.tell())
 
+    def record_keys(self) -> pa.Array:
+        """The record keys written so far, in file order."""
+        return pa.chunked_array(self._keys, type=pa.string()).combine_chunks()
+
     def close(self) -> None:
         keys = pa.chunked_array(self._keys, type=pa.string())
         footer = dict(bloom_footer(keys, self._bloom))

@@ -27,7 +27,7 @@ from hudiwrite.formats.parquet import MAX_KEY, MIN_KEY, key_range
 from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.storage import Storage
 
-__all__ = ["FILE_ID", "KeyCache", "lookup_keys"]
+__all__ = ["FILE_ID", "KeyCache", "lookup_keys", "remember_written_keys"]
 
 RECORD_KEY = "_hoodie_record_key"
 PARTITION = "_hoodie_partition_path"
@@ -81,6 +81,12 @@ class KeyCache:
 
 #: The process-wide cache of base-file keys.
 KEY_CACHE = KeyCache()
+
+
+def remember_written_keys(storage: Storage, rel: str, keys: pa.Array) -> None:
+    """Keep the keys of a base file this process just wrote, so that the next write's lookup
+    does not read them back (small-file merges give a group a new base file every commit)."""
+    KEY_CACHE.put(storage.qualified(rel), _FileKeys(keys, key_range(keys)))
 
 
 def _java_less(a: str, b: str) -> bool:

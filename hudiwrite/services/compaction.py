@@ -26,6 +26,7 @@ from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.formats.avro_ocf import write_single_record
 from hudiwrite.formats.hudi_avro_schemas import schema_json
 from hudiwrite.formats.parquet import BaseFileWriter
+from hudiwrite.index.simple import remember_written_keys
 from hudiwrite.model.filegroup import BaseFile, FileSlice, LogFile
 from hudiwrite.model.naming import (
     HOODIE_DIR,
@@ -229,6 +230,7 @@ def execute(
             writer.write(rows)
             writer.close()
             size = writer.bytes_written()
+        remember_written_keys(storage, rel, writer.record_keys())
         log_size = sum(f.size for f in file_slice.log_files)
         stat = WriteStat(
             file_id=file_slice.file_id,

@@ -27,7 +27,7 @@ from hudiwrite.formats.logblock import (
     parquet_data_block,
 )
 from hudiwrite.formats.parquet import BaseFileWriter
-from hudiwrite.index.simple import FILE_ID
+from hudiwrite.index.simple import FILE_ID, remember_written_keys
 from hudiwrite.model.naming import (
     PARTITION_METAFILE,
     WriteTokens,
@@ -197,6 +197,7 @@ class _PartitionInserts:
         size = self.writer.bytes_written()  # footer included; no extra request to the store
         self.sink_cm.__exit__(None, None, None)
         file_id, _, rel, _ = self.file
+        remember_written_keys(self.ex.storage, rel, self.writer.record_keys())
         merged = self.merged_from
         self.stats.append(
             WriteStat(
