@@ -2,6 +2,8 @@
 
     python benchmarks/s3_requests.py [--commits 50] [--rows 10] [--partitions 8]
 
+Needs the test extras (moto, s3fs): ``pip install -e ".[test]"``.
+
 On S3 a commit's latency is dominated by request round trips, not CPU, so this benchmark
 counts them. It starts the test suite's S3-compatible server (moto, ``tests/s3server.py``) on
 127.0.0.1 with a WSGI middleware that counts every request by kind, creates a table there
@@ -35,8 +37,8 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import hudiwrite as hw  # noqa: E402
-from tests.s3server import LocalS3  # noqa: E402
+import hudiwrite as hw
+from tests.s3server import LocalS3
 
 BUCKET = "bench"
 SCHEMA = pa.schema(
@@ -158,13 +160,19 @@ def run(endpoint: str, counter: Counter, commits: int, rows: int, partitions: in
         f"(inline compaction, cleaning, archival); S3 server: moto on 127.0.0.1"
     )
     print()
-    print(f"{'requests per commit (mean)':34}" + "".join(f"{k:>8}" for k in KINDS) + "    total  p50 ms")
-    print(row(f"hudiwrite upsert, commits {commits // 2 + 1}-{commits}", steady, wall[commits // 2 :]))
+    print(
+        f"{'requests per commit (mean)':34}"
+        + "".join(f"{k:>8}" for k in KINDS)
+        + "    total  p50 ms"
+    )
+    half = commits // 2
+    print(row(f"hudiwrite upsert, commits {half + 1}-{commits}", steady, wall[half:]))
     print(row("hudiwrite upsert, all commits", per_commit, wall))
     print(row("pyarrow write_table (1 file)", base_counts, base_wall))
     total = sum(read_counts.values())
     cells = "".join(f"{read_counts[k]:8d}" for k in KINDS)
-    print(f"{'hudiwrite to_arrow (' + str(snapshot.num_rows) + ' rows)':34}{cells}{total:9d}{read_wall * 1000:10.0f}")
+    name = f"hudiwrite to_arrow ({snapshot.num_rows} rows)"
+    print(f"{name:34}{cells}{total:9d}{read_wall * 1000:10.0f}")
     print()
     print("LIST = GET on a bucket (ListObjectsV2); POST = multi-object delete.")
     print("Latency on S3 is roughly the request count times the store's round trip.")
