@@ -23,6 +23,7 @@ from hudiwrite.services.clean import (
     earliest_commit_to_retain,
     partitions_to_clean,
     plan_clean,
+    plan_table_clean,
     run_clean,
 )
 from hudiwrite.services.settings import CleanSettings
@@ -518,19 +519,7 @@ def test_planner_replaced_groups_pending_compactions_and_savepoints() -> None:
 
 
 def _plan_files(meta: Any, settings: CleanSettings, partitions: list[str] | None) -> set[str]:
-    timeline = meta.timeline()
-    plan = plan_clean(
-        timeline,
-        FileSystemView.load(meta.storage, timeline, partitions),
-        settings,
-        pending_compaction_groups={
-            k: base
-            for k, (_, base) in meta.pending_compaction_operations(
-                timeline, include_log_compaction=True
-            ).items()
-        },
-        replaced_groups=meta.replaced_file_groups(timeline),
-    )
+    plan = plan_table_clean(meta, meta.timeline(), settings, partitions)
     return set(plan.all_files) if plan is not None else set()
 
 

@@ -316,6 +316,28 @@ def savepointed_files(meta: MetaClient, timeline: Timeline) -> frozenset[str]:
 # -- Avro forms ------------------------------------------------------------------------------
 
 
+def plan_table_clean(
+    meta: MetaClient, timeline: Timeline, settings: CleanSettings, partitions: list[str] | None
+) -> CleanPlan | None:
+    """:func:`plan_clean` over the table's storage: ``partitions`` listed (None: all), with
+    its pending compactions, replaced file groups and savepoints."""
+    # Replaced groups are included: the view is built without them.
+    view = FileSystemView.load(meta.storage, timeline, partitions)
+    return plan_clean(
+        timeline,
+        view,
+        settings,
+        pending_compaction_groups={
+            k: base
+            for k, (_, base) in meta.pending_compaction_operations(
+                timeline, include_log_compaction=True
+            ).items()
+        },
+        replaced_groups=meta.replaced_file_groups(timeline),
+        savepointed=savepointed_files(meta, timeline),
+    )
+
+
 def plan_record(plan: CleanPlan, storage: Storage) -> dict[str, Any]:
     """The ``HoodieCleanerPlan`` Java's CleanPlanActionExecutor.requestClean writes."""
     earliest = plan.earliest_retained
@@ -484,21 +506,7 @@ def run_clean(meta: MetaClient, settings: CleanSettings) -> CleanResult:
     if any(i.action == Action.CLEAN for i in timeline.pending):
         timeline = meta.timeline()
 
-    # Replaced groups are included: the view is built without them.
-    view = FileSystemView.load(meta.storage, timeline, partitions_to_clean(meta, timeline, policy))
-    plan = plan_clean(
-        timeline,
-        view,
-        settings,
-        pending_compaction_groups={
-            k: base
-            for k, (_, base) in meta.pending_compaction_operations(
-                timeline, include_log_compaction=True
-            ).items()
-        },
-        replaced_groups=meta.replaced_file_groups(timeline),
-        savepointed=savepointed_files(meta, timeline),
-    )
+    plan = plan_table_clean(meta, timeline, settings, partitions_to_clean(meta, timeline, policy))
     if plan is not None:
         instant_time = CLOCK.next(after=timeline.last_time())
         data = write_single_record(
