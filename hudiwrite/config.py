@@ -69,9 +69,10 @@ class TableOptions:
     parquet_compression: str = attrs.field(default="gzip", validator=_one_of(*_COMPRESSIONS))
     #: New base files are rolled over near this size (``hoodie.parquet.max.file.size``).
     target_file_size: int = attrs.field(default=120 * 1024 * 1024, validator=_positive)
-    #: Inserts are merged into the partition's smallest base file below this size (whose
-    #: slice has no log files) before new file groups are started, so small commits do not
-    #: multiply file groups (``hoodie.parquet.small.file.limit``); 0 turns this off.
+    #: Inserts go first into the partition's smallest file group below this size (its
+    #: records, base merged with logs, are rewritten together with them) before new file
+    #: groups are started, so small commits do not multiply file groups
+    #: (``hoodie.parquet.small.file.limit``); 0 turns this off.
     small_file_limit: int = attrs.field(default=100 * 1024 * 1024, validator=_non_negative)
     #: ... but, once that file group is past ``small_file_floor``, only when it holds at
     #: most this many times as many records as the inserts it takes: a bound on how much

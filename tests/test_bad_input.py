@@ -695,6 +695,15 @@ BAD_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+def test_every_option_is_documented() -> None:
+    """docs/options.md lists every TableOptions field with its default."""
+    import attrs
+
+    text = (Path(__file__).parent.parent / "docs" / "options.md").read_text()
+    missing = [f.name for f in attrs.fields(TableOptions) if f"| `{f.name}` |" not in text]
+    assert missing == []
+
+
 @pytest.mark.parametrize("kwargs", BAD_OPTIONS.values(), ids=BAD_OPTIONS.keys())
 def test_bad_options(kwargs: dict[str, Any]) -> None:
     with pytest.raises(InvalidOptionError) as info:
