@@ -23,7 +23,12 @@ import pyarrow as pa
 import pytest
 
 import hudiwrite as hw
-from hudiwrite.concurrency.heartbeat import TOLERABLE_MISSES, heartbeat_path, is_alive
+from hudiwrite.concurrency.heartbeat import (
+    TOLERABLE_MISSES,
+    Heartbeat,
+    heartbeat_path,
+    is_alive,
+)
 from hudiwrite.services.rollback import rollback_instant
 from hudiwrite.storage import Storage
 from hudiwrite.write import executor as executor_module
@@ -325,3 +330,23 @@ def test_liveness_of_java_style_empty_heartbeats() -> None:
 def test_heartbeat_interval_must_be_positive() -> None:
     with pytest.raises(hw.InvalidOptionError):
         hw.TableOptions(heartbeat_interval=0)
+
+
+def test_claims_are_exclusive_and_a_taken_over_claim_is_not_deleted(tmp_path: Path) -> None:
+    storage = Storage(str(tmp_path))
+    path = tmp_path / heartbeat_path("100")
+    first = Heartbeat.claim(storage, "100", 60.0)
+    assert first is not None
+    with first:
+        assert Heartbeat.claim(storage, "100", 60.0) is None  # held by a live process
+        # This process stalls; another host decides the claim expired and takes it over.
+        path.write_bytes(orjson.dumps({"host": "elsewhere", "pidns": None, "pid": 1}))
+    assert orjson.loads(path.read_bytes())["host"] == "elsewhere"  # left to its new holder
+    assert Heartbeat.claim(storage, "100", 60.0) is None  # fresh: that holder is alive
+    old = time.time() - 60.0 * TOLERABLE_MISSES - 5
+    os.utime(path, (old, old))  # ...until its heartbeat expires: then it is taken over
+    second = Heartbeat.claim(storage, "100", 60.0)
+    assert second is not None
+    with second:
+        assert orjson.loads(path.read_bytes())["pid"] == os.getpid()
+    assert not path.exists()  # our own claim: removed

@@ -116,9 +116,17 @@ class Heartbeat:
         if self._thread is not None:
             self._thread.join()
         try:
+            if self._claimed and not self._still_ours():
+                return  # we stalled, and another process took the claim over: its file now
             self._storage.delete(self._rel)
         except OSError as err:  # an expired heartbeat is as good as a deleted one
             log.warning("could not delete heartbeat %s: %s", self._rel, err)
+
+    def _still_ours(self) -> bool:
+        try:
+            return bool(self._storage.read_bytes(self._rel) == self._content())
+        except FileNotFoundError:
+            return False
 
 
 def _process_gone(pid: int) -> bool:
