@@ -18,9 +18,14 @@ from typing import IO, Any
 import attrs
 import fsspec
 import fsspec.core
+import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
-__all__ = ["FileInfo", "Storage"]
+__all__ = ["WHOLE_READ_BYTES", "FileInfo", "Storage"]
+
+#: Parquet files up to this size are read from object stores in a single request.
+WHOLE_READ_BYTES = 8 * 1024 * 1024
 
 
 @attrs.frozen
@@ -122,6 +127,14 @@ class Storage:
         """A seekable binary stream (what pyarrow.parquet wants for footer-first reads)."""
         stream: IO[bytes] = self.fs.open(self.full_path(rel), "rb")
         return stream
+
+    def parquet_file(self, rel: str, size: int | None = None) -> pq.ParquetFile:
+        """Open a parquet file for reading. On object stores a file of known size up to
+        ``WHOLE_READ_BYTES`` is fetched in one GET (pyarrow's reader would HEAD it for its
+        size, then GET the footer and the column chunks separately)."""
+        if not self._local and size is not None and size <= WHOLE_READ_BYTES:
+            return pq.ParquetFile(pa.BufferReader(self.read_bytes(rel)))
+        return pq.ParquetFile(self.full_path(rel), filesystem=self.arrow_fs)
 
     def exists(self, rel: str) -> bool:
         if self._local:

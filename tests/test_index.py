@@ -11,6 +11,7 @@ import pytest
 import hudiwrite as hw
 from hudiwrite.formats.parquet import key_range
 from hudiwrite.index import simple
+from hudiwrite.storage import Storage
 
 SCHEMA = pa.schema([("id", pa.string()), ("ts", pa.int64())])
 
@@ -46,7 +47,7 @@ def test_base_file_keys_are_read_once(tmp_path: Path, monkeypatch: pytest.Monkey
     def no_reads(*args: object, **kwargs: object) -> None:
         raise AssertionError("the base file was read again")
 
-    monkeypatch.setattr(simple.pq, "ParquetFile", no_reads)
+    monkeypatch.setattr(Storage, "parquet_file", no_reads)
     r = t.upsert(pa.table({"id": ["k2", "new"], "ts": [3, 3]}, schema=SCHEMA))
     assert (r.num_inserted, r.num_updated) == (1, 1)
 
@@ -78,7 +79,7 @@ def test_files_this_process_wrote_are_not_read_back(
     def no_reads(*args: object, **kwargs: object) -> None:
         raise AssertionError("a base file was read by the index")
 
-    monkeypatch.setattr(simple.pq, "ParquetFile", no_reads)
+    monkeypatch.setattr(Storage, "parquet_file", no_reads)
     r = t.upsert(pa.table({"id": ["k5", "k40"], "ts": [4, 4]}, SCHEMA))
     assert (r.num_inserted, r.num_updated) == (0, 2)
 

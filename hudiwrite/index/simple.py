@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from hudiwrite.exceptions import UnsupportedTableError
 from hudiwrite.formats.parquet import MAX_KEY, MIN_KEY, key_range
@@ -109,7 +108,7 @@ def _file_keys(storage: Storage, file_slice: FileSlice, bounds: tuple[str, str])
     url = storage.qualified(base.path)
     entry = KEY_CACHE.get(url)
     if entry is None:
-        pf = pq.ParquetFile(storage.full_path(base.path), filesystem=storage.arrow_fs)
+        pf = storage.parquet_file(base.path, base.size)
         meta = pf.metadata.metadata or {}
         lo, hi = meta.get(MIN_KEY.encode()), meta.get(MAX_KEY.encode())
         if lo is not None and hi is not None and _disjoint((lo.decode(), hi.decode()), bounds):

@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterator, Sequence
 import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from hudiwrite._arrow import arange, conform_to_schema, take_last_per_key
 from hudiwrite.formats.logblock import (
@@ -243,7 +242,7 @@ def read_base(storage: Storage, file_slice: FileSlice, schema: pa.Schema) -> pa.
     columns the file predates come out as nulls."""
     if file_slice.base_file is None:
         return schema.empty_table()
-    pf = pq.ParquetFile(storage.full_path(file_slice.base_file.path), filesystem=storage.arrow_fs)
+    pf = storage.parquet_file(file_slice.base_file.path, file_slice.base_file.size)
     present = set(pf.schema_arrow.names)
     table = pf.read(columns=[name for name in schema.names if name in present])
     return conform_to_schema(table, schema)
@@ -304,7 +303,7 @@ def _base_batches(
 ) -> Iterator[pa.Table]:
     if file_slice.base_file is None:
         return
-    pf = pq.ParquetFile(storage.full_path(file_slice.base_file.path), filesystem=storage.arrow_fs)
+    pf = storage.parquet_file(file_slice.base_file.path, file_slice.base_file.size)
     present = set(pf.schema_arrow.names)
     columns = [name for name in schema.names if name in present]
     for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):

@@ -14,7 +14,6 @@ from typing import Any
 import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.exceptions import CommitConflictError
@@ -191,7 +190,7 @@ def _merge_worth_it(
     size = file_slice.base_file.size + sum(f.size for f in file_slice.log_files)
     if size < settings.small_file_floor:
         return True
-    pf = pq.ParquetFile(storage.full_path(file_slice.base_file.path), filesystem=storage.arrow_fs)
+    pf = storage.parquet_file(file_slice.base_file.path, file_slice.base_file.size)
     return bool(pf.metadata.num_rows <= settings.small_file_rewrite * inserts)
 
 
