@@ -196,11 +196,14 @@ class Storage:
                 with os.scandir(self.full_path(current)) as entries:
                     for entry in entries:
                         child = f"{current}/{entry.name}" if current else entry.name
-                        if entry.is_dir(follow_symlinks=False):
-                            if recursive:
-                                stack.append(child)
-                        elif entry.is_file():
-                            out.append(FileInfo(child, entry.stat().st_size))
+                        try:
+                            if entry.is_dir(follow_symlinks=False):
+                                if recursive:
+                                    stack.append(child)
+                            elif entry.is_file():
+                                out.append(FileInfo(child, entry.stat().st_size))
+                        except FileNotFoundError:
+                            continue  # removed by another process since the scan saw it
             except (FileNotFoundError, NotADirectoryError):
                 continue
         return out

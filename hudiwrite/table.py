@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import posixpath
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
 import pyarrow as pa
 
+from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.config import TableOptions
 from hudiwrite.exceptions import (
+    CommitConflictError,
     HudiError,
     InvalidOptionError,
     SchemaMismatchError,
@@ -120,6 +123,10 @@ def _default_table_name(uri: str) -> str:
     if name[0].isdigit():
         name = "_" + name
     return name
+
+
+#: The lock (``.hoodie/.aux/.locks/``) the process running table services holds.
+SERVICES_LOCK = "table-services"
 
 
 class HudiTable:
@@ -337,13 +344,15 @@ class HudiTable:
         if self._options.rollback_failed_writes == "eager":
             # A failed write would block scheduling (a plan must not overlap a pending write).
             self.rollback_failed()
-        return run_compaction(self._meta, self._compaction_settings(), plan_only=plan_only)
+        with self._services_lock():
+            return run_compaction(self._meta, self._compaction_settings(), plan_only=plan_only)
 
     def clean(self) -> CleanResult:
         """Delete file slices no retained commit reads (``TableOptions.clean_policy``)."""
         self._meta.reload_config()
         self._check_services_writable()
-        return self._clean()
+        with self._services_lock():
+            return self._clean()
 
     def _clean(self) -> CleanResult:
         from hudiwrite.services.clean import run_clean
@@ -355,7 +364,8 @@ class HudiTable:
         """Move the oldest instants out of the active timeline into ``.hoodie/archived/``."""
         self._meta.reload_config()
         self._check_services_writable()
-        return self._archive()
+        with self._services_lock():
+            return self._archive()
 
     def _archive(self) -> ArchiveResult:
         from hudiwrite.services.archive import run_archive
@@ -396,15 +406,34 @@ class HudiTable:
             steps.append(("cleaning", self._clean))
         if opts.auto_archive:
             steps.append(("archival", self._archive))
-        for name, step in steps:
-            try:
-                step()
-            except HudiError:
-                raise
-            except Exception:
-                log.warning(
-                    "inline %s of %s failed; it will be retried", name, self.uri, exc_info=True
-                )
+        if not steps:
+            return
+        lock = Heartbeat.lock(self._meta.storage, SERVICES_LOCK, opts.heartbeat_interval)
+        if lock is None:
+            log.info("table services of %s run in another process; skipped", self.uri)
+            return
+        with lock:
+            for name, step in steps:
+                try:
+                    step()
+                except HudiError:
+                    raise
+                except Exception:
+                    log.warning(
+                        "inline %s of %s failed; it will be retried", name, self.uri, exc_info=True
+                    )
+
+    @contextlib.contextmanager
+    def _services_lock(self) -> Iterator[None]:
+        """Compaction scheduling, cleaning and archival run in one process at a time: two
+        would plan overlapping compactions or clean and archive the same instants."""
+        lock = Heartbeat.lock(self._meta.storage, SERVICES_LOCK, self._options.heartbeat_interval)
+        if lock is None:
+            raise CommitConflictError(
+                f"table services of {self.uri} are running in another process; try again later"
+            )
+        with lock:
+            yield
 
     def _write_context(self) -> WriteContext:
         meta = self._meta

@@ -264,9 +264,12 @@ def test_compaction_run_by_a_live_process_is_not_run_twice(tmp_path: Path) -> No
     written = sorted(p.name for p in path.glob(f"city=*/*_{other.instant}.parquet"))
     assert written  # paused after its first base file (the pool may have written both)
 
-    result = t.compact()  # sees the plan, whose runner is alive: leaves it to it
-    assert result.executed == () and result.scheduled == ()
+    # The other process holds the table-services lock: this one may not run them now.
+    with pytest.raises(hw.CommitConflictError, match="another process"):
+        t.compact()
+    t.upsert(_batch(["q"], 4, "ny"))  # writes go on; their inline services are skipped
     assert sorted(p.name for p in path.glob(f"city=*/*_{other.instant}.parquet")) == written
+    expected |= {("ny", "q"): 40}
     assert _state(t.to_arrow()) == expected
 
     code, out, err = other.finish()

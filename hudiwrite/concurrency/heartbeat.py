@@ -23,11 +23,21 @@ import orjson
 from hudiwrite.model.naming import HOODIE_DIR
 from hudiwrite.storage import Storage
 
-__all__ = ["HEARTBEAT_DIR", "TOLERABLE_MISSES", "Heartbeat", "heartbeat_path", "is_alive"]
+__all__ = [
+    "HEARTBEAT_DIR",
+    "LOCK_DIR",
+    "TOLERABLE_MISSES",
+    "Heartbeat",
+    "file_alive",
+    "heartbeat_path",
+    "is_alive",
+]
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_DIR = f"{HOODIE_DIR}/.heartbeat"
+#: hudiwrite's table-wide locks (see :meth:`Heartbeat.lock`).
+LOCK_DIR = f"{HOODIE_DIR}/.aux/.locks"
 #: Java's default ``hoodie.client.heartbeat.tolerable.misses``: a heartbeat older than this
 #: many intervals is expired.
 TOLERABLE_MISSES = 2
@@ -57,10 +67,11 @@ class Heartbeat:
     instant, the instant is either completed or dead, and a dead one should be rolled back.
     """
 
-    def __init__(self, storage: Storage, instant_time: str, interval: float) -> None:
+    def __init__(
+        self, storage: Storage, instant_time: str, interval: float, *, rel: str | None = None
+    ) -> None:
         self._storage = storage
-        self._instant_time = instant_time
-        self._rel = heartbeat_path(instant_time)
+        self._rel = rel if rel is not None else heartbeat_path(instant_time)
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -71,18 +82,34 @@ class Heartbeat:
         """The heartbeat of an instant several processes may try to run (a pending
         compaction): created only if no live process beats for it; None if one does.
         Enter the returned heartbeat to keep it beating."""
-        beat = cls(storage, instant_time, interval)
+        return cls._claim(cls(storage, instant_time, interval))
+
+    @classmethod
+    def lock(cls, storage: Storage, name: str, interval: float) -> Heartbeat | None:
+        """A table-wide lock held by beating, like :meth:`claim`: ``.hoodie/.aux/.locks/<name>``
+        (hudiwrite's own; Java writers do not look there)."""
+        return cls._claim(cls(storage, name, interval, rel=f"{LOCK_DIR}/{name}"))
+
+    @classmethod
+    def _claim(cls, beat: Heartbeat) -> Heartbeat | None:
+        storage, interval = beat._storage, beat._interval
         for _ in range(2):
             try:
                 storage.create_exclusive(beat._rel, beat._content())
             except FileExistsError:
-                if is_alive(storage, instant_time, interval):
+                if file_alive(storage, beat._rel, interval):
                     return None
                 storage.delete(beat._rel)  # a dead runner's: take over
                 continue
             beat._claimed = True
             return beat
         return None  # another process took it over between our delete and create
+
+    def release(self) -> None:
+        """Give up a claim that was never entered (its file is deleted if still ours)."""
+        if self._claimed and self._still_ours():
+            self._storage.delete(self._rel)
+        self._claimed = False
 
     def _content(self) -> bytes:
         return orjson.dumps({"writer": "hudiwrite", **_identity()})
@@ -143,7 +170,11 @@ def is_alive(
     storage: Storage, instant_time: str, interval: float, now: float | None = None
 ) -> bool:
     """Whether a live writer may still be working on ``instant_time``."""
-    rel = heartbeat_path(instant_time)
+    return file_alive(storage, heartbeat_path(instant_time), interval, now)
+
+
+def file_alive(storage: Storage, rel: str, interval: float, now: float | None = None) -> bool:
+    """Whether the heartbeat (or lock) file ``rel`` is kept by a live process."""
     modified = storage.modified(rel)
     if modified is None:
         return False

@@ -37,7 +37,7 @@ from hudiwrite.model.naming import join_partition
 from hudiwrite.read.fsview import FileSystemView
 from hudiwrite.services.settings import CleanResult, CleanSettings
 from hudiwrite.storage import Storage
-from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
+from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.timeline import Timeline
 
@@ -508,11 +508,10 @@ def run_clean(meta: MetaClient, settings: CleanSettings) -> CleanResult:
 
     plan = plan_table_clean(meta, timeline, settings, partitions_to_clean(meta, timeline, policy))
     if plan is not None:
-        instant_time = CLOCK.next(after=timeline.last_time())
         data = write_single_record(
             schema_json("HoodieCleanerPlan"), plan_record(plan, meta.storage)
         )
-        meta.write_instant(Instant(instant_time, Action.CLEAN, State.REQUESTED), data)
+        instant_time, _ = meta.reserve_instant(Action.CLEAN, data)
         done.append(_execute(meta, instant_time, State.REQUESTED, data, policy))
 
     deleted = tuple(f for d in done for f in d.deleted)

@@ -40,7 +40,7 @@ from hudiwrite.read.fsview import FileSystemView
 from hudiwrite.read.merge import MergeSettings, read_slice
 from hudiwrite.read.snapshot import table_schema
 from hudiwrite.services.settings import CompactionResult, CompactionSettings
-from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
+from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.metadata import CommitMetadata, WriteStat
 from hudiwrite.timeline.timeline import Timeline
@@ -138,7 +138,6 @@ def schedule(meta: MetaClient, timeline: Timeline) -> str | None:
     operations = plan_operations(view, pending)
     if not operations:
         return None
-    instant_time = CLOCK.next(after=timeline.last_time())
     plan = {
         "operations": operations,
         "extraMetadata": {},
@@ -147,7 +146,7 @@ def schedule(meta: MetaClient, timeline: Timeline) -> str | None:
         "preserveHoodieMetadata": False,
     }
     data = write_single_record(schema_json("HoodieCompactionPlan"), plan)
-    meta.write_instant(Instant(instant_time, Action.COMPACTION, State.REQUESTED), data)
+    instant_time, _ = meta.reserve_instant(Action.COMPACTION, data)
     # 0.14 also keeps the plan in .aux/, where Java looks first (protocol §8.1).
     meta.storage.write_bytes(f"{HOODIE_DIR}/.aux/{instant_time}.compaction.requested", data)
     return instant_time

@@ -40,7 +40,7 @@ from hudiwrite.model.naming import (
 )
 from hudiwrite.read.fsview import list_all_partitions
 from hudiwrite.storage import Storage
-from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
+from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.timeline import Timeline
 
@@ -73,6 +73,11 @@ def rollback_failed_writes(
         if is_alive(meta.storage, failed.time, heartbeat_interval):
             log.info("leaving %s alone: its writer is alive", failed)
             continue
+        # A writer removes its heartbeat only after writing its completed file: a write
+        # that finished since the listing above is seen completed now.
+        completed = Instant(failed.time, failed.action, State.COMPLETED)
+        if meta.storage.exists(meta.instant_path(completed)):
+            continue
         rollback_instant(meta, failed, timeline)
         done.append(failed)
     return tuple(done)
@@ -81,9 +86,8 @@ def rollback_failed_writes(
 def rollback_instant(meta: MetaClient, failed: Instant, timeline: Timeline) -> str:
     """Roll back one failed write; returns the rollback instant."""
     plan = _plan(meta, failed, timeline)
-    instant_time = CLOCK.next(after=timeline.last_time())
     data = write_single_record(schema_json("HoodieRollbackPlan"), plan)
-    meta.write_instant(Instant(instant_time, Action.ROLLBACK, State.REQUESTED), data)
+    instant_time, _ = meta.reserve_instant(Action.ROLLBACK, data)
     _execute(meta, instant_time, plan, resume=False)
     return instant_time
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hudiwrite.exceptions import CorruptTableError, TableNotFoundError
+from hudiwrite.concurrency.heartbeat import Heartbeat
+from hudiwrite.exceptions import CommitConflictError, CorruptTableError, TableNotFoundError
 from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed
 from hudiwrite.model.naming import HOODIE_DIR
 from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE, TableConfig
 from hudiwrite.storage import Storage
-from hudiwrite.timeline.instant import Action, Instant, State
+from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
 from hudiwrite.timeline.layout import AVRO_MAGIC, TableLayout, layout_for_config
 from hudiwrite.timeline.metadata import CommitMetadata
 from hudiwrite.timeline.timeline import Timeline
@@ -53,6 +54,8 @@ def read_table_config(storage: Storage) -> TableConfig:
             f"no Hudi table at {storage.uri!r} (missing {PROPERTIES_PATH})"
         ) from None
 
+
+_RESERVE_ATTEMPTS = 50
 
 #: Completed commits whose metadata a client keeps (a table's active timeline holds fewer).
 _COMMIT_METADATA_CACHE = 512
@@ -111,6 +114,45 @@ class MetaClient:
         if len(self._completed_files) >= _CACHED_FILES:
             self._completed_files.clear()
         self._completed_files[path] = data
+
+    def reserve_instant(
+        self,
+        action: str,
+        content: bytes = b"",
+        *,
+        heartbeat_interval: float = 60.0,
+        keep_heartbeat: bool = False,
+    ) -> tuple[str, Heartbeat | None]:
+        """Create the requested file of a new instant whose time no other instant has.
+
+        Instant times have millisecond resolution, and two processes (or a write and a
+        compaction) can pick the same one; the timeline would then show only one of them.
+        Every hudiwrite process takes a time by claiming its heartbeat file put-if-absent,
+        checks the timeline holds nothing at that time, and only then creates its requested
+        file; the next millisecond is tried on any collision. A write keeps the heartbeat
+        (returned, to be entered) while it runs; a service lets it go once its requested
+        file exists.
+        """
+        after = self.timeline().last_time()
+        for _ in range(_RESERVE_ATTEMPTS):
+            time = CLOCK.next(after=after)
+            after = time
+            heartbeat = Heartbeat.claim(self.storage, time, heartbeat_interval)
+            if heartbeat is None:
+                continue
+            if any(i.time == time for i in self.timeline().instants):
+                heartbeat.release()
+                continue
+            try:
+                self.write_instant(Instant(time, action, State.REQUESTED), content)
+            except FileExistsError:
+                heartbeat.release()
+                continue
+            if keep_heartbeat:
+                return time, heartbeat
+            heartbeat.release()
+            return time, None
+        raise CommitConflictError(f"no free instant time after {_RESERVE_ATTEMPTS} attempts")
 
     def write_instant(self, instant: Instant, content: bytes = b"") -> None:
         """Create the file recording ``instant``; it must not exist yet."""

@@ -15,14 +15,13 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.exceptions import CommitConflictError
 from hudiwrite.index.simple import FILE_ID, lookup_keys
 from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.read.fsview import FileSystemView
 from hudiwrite.read.merge import MergeSettings, read_slice
 from hudiwrite.storage import Storage
-from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
+from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.metadata import CommitMetadata, WriteStat
 from hudiwrite.timeline.timeline import Timeline
@@ -66,21 +65,35 @@ def run_write(
     with prepared:
         survivors = dedupe(prepared.keys)
         partitions = sorted(pc.unique(survivors.column(PARTITION)).to_pylist())
-        while True:
-            timeline = meta.timeline()
-            instant_time, plan, view = _plan(
-                meta, ctx, operation, prepared.num_rows, survivors, partitions, timeline
-            )
-            if before_start is None or not before_start():
-                break
-            before_start = None  # the table changed under the plan: plan once more
-        existing = view.initialised  # partitions whose metadata file is there already
-        txn = _Transaction(meta, instant_time, timeline)
-        # The heartbeat comes first and goes last: while it beats, no other writer takes
-        # this instant for a failed one.
-        with Heartbeat(storage, instant_time, ctx.settings.heartbeat_interval):
-            txn.start(plan)
+        # The instant is reserved before anything is read: its heartbeat (taken exclusively,
+        # so two processes never share an instant time) and then its requested file. From
+        # here on other writers see a running write: cleaning keeps what it may read.
+        instant_time, heartbeat = meta.reserve_instant(
+            Action.DELTA_COMMIT,
+            heartbeat_interval=ctx.settings.heartbeat_interval,
+            keep_heartbeat=True,
+        )
+        assert heartbeat is not None
+        txn = _Transaction(meta, instant_time)
+        with heartbeat:
             try:
+                while True:
+                    timeline = meta.timeline()
+                    plan, view = _plan(
+                        meta,
+                        ctx,
+                        operation,
+                        prepared.num_rows,
+                        survivors,
+                        partitions,
+                        timeline,
+                        instant_time,
+                    )
+                    if before_start is None or not before_start():
+                        break
+                    before_start = None  # the table changed under the plan: plan once more
+                existing = view.initialised  # partitions whose metadata file is there already
+                txn.start(plan, timeline)
                 executor = WriteExecutor(
                     storage,
                     ctx,
@@ -93,6 +106,12 @@ def run_write(
                 )
                 stats = executor.run(prepared)
                 txn.commit(stats, ctx, operation)
+            except FileNotFoundError as exc:
+                txn.abort()
+                raise CommitConflictError(
+                    f"a file this write ({instant_time}) read or wrote was removed meanwhile, "
+                    f"by another writer's cleaning or rollback: {exc}"
+                ) from exc
             except BaseException:
                 txn.abort()
                 raise
@@ -114,7 +133,8 @@ def _plan(
     survivors: pa.Table,
     partitions: list[str],
     timeline: Timeline,
-) -> tuple[str, WritePlan, FileSystemView]:
+    instant_time: str,
+) -> tuple[WritePlan, FileSystemView]:
     """Tag the surviving keys against the table and decide where every row goes."""
     storage = meta.storage
     view = FileSystemView.load(
@@ -130,7 +150,6 @@ def _plan(
     live = None
     if operation == Operation.INSERT and tagged.num_rows:
         live = _live_keys(meta, ctx, timeline, slices, tagged)
-    instant_time = CLOCK.next(after=timeline.last_time())
     plan = plan_write(
         operation,
         total,
@@ -145,7 +164,7 @@ def _plan(
         small_file_limit=min(ctx.settings.small_file_limit, ctx.settings.target_file_size),
         merge_allowed=lambda s, n: _merge_worth_it(storage, s, n, ctx.settings),
     )
-    return instant_time, plan, view
+    return plan, view
 
 
 def _live_keys(
@@ -197,23 +216,23 @@ def _merge_worth_it(
 class _Transaction:
     """The timeline side of one delta commit."""
 
-    def __init__(self, meta: MetaClient, instant_time: str, timeline: Timeline) -> None:
+    def __init__(self, meta: MetaClient, instant_time: str) -> None:
         self.meta = meta
         self.instant_time = instant_time
-        self.started_with = timeline
+        self.started_with: Timeline | None = None
         self.markers = Markers(meta.storage, instant_time)
         self.journal = Journal()
         self.touched: set[str] = set()
-        self._instant_files: list[Instant] = []
+        # The requested file was created when the instant was reserved.
+        self._instant_files: list[Instant] = [self._instant(State.REQUESTED)]
 
     def _instant(self, state: State) -> Instant:
         return Instant(self.instant_time, Action.DELTA_COMMIT, state)
 
-    def start(self, plan: WritePlan) -> None:
+    def start(self, plan: WritePlan, timeline: Timeline) -> None:
+        """Record the plan (the inflight file); ``timeline`` is what it was made from."""
         self.touched = plan.touched_file_ids
-        requested = self._instant(State.REQUESTED)
-        self.meta.write_instant(requested, b"")
-        self._instant_files.append(requested)
+        self.started_with = timeline
         inflight = self._instant(State.INFLIGHT)
         self.meta.write_instant(inflight, plan.workload_profile().to_json_bytes())
         self._instant_files.append(inflight)
@@ -227,6 +246,7 @@ class _Transaction:
                 f"this write ({self.instant_time}) was rolled back by another writer while it "
                 "ran (its heartbeat had expired); nothing of it was committed"
             )
+        assert self.started_with is not None
         before = {(i.time, i.action, i.state) for i in self.started_with.instants}
         for instant in now.instants:
             if (instant.time, instant.action, instant.state) in before:
