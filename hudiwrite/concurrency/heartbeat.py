@@ -16,18 +16,22 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from types import TracebackType
 
 import orjson
 
+from hudiwrite.exceptions import CommitConflictError
 from hudiwrite.model.naming import HOODIE_DIR
 from hudiwrite.storage import Storage
 
 __all__ = [
+    "COMMIT_LOCK",
     "HEARTBEAT_DIR",
     "LOCK_DIR",
     "TOLERABLE_MISSES",
     "Heartbeat",
+    "commit_lock",
     "file_alive",
     "heartbeat_path",
     "is_alive",
@@ -89,6 +93,19 @@ class Heartbeat:
         """A table-wide lock held by beating, like :meth:`claim`: ``.hoodie/.aux/.locks/<name>``
         (hudiwrite's own; Java writers do not look there)."""
         return cls._claim(cls(storage, name, interval, rel=f"{LOCK_DIR}/{name}"))
+
+    @classmethod
+    def acquire(cls, storage: Storage, name: str, interval: float) -> Heartbeat | None:
+        """:meth:`lock`, waiting while a live process holds it: at most until a holder that
+        stopped beating would have expired (then it is taken over); None after that."""
+        deadline = time.monotonic() + interval * TOLERABLE_MISSES + 10.0
+        pause = 0.01
+        while True:
+            lock = cls.lock(storage, name, interval)
+            if lock is not None or time.monotonic() > deadline:
+                return lock
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
 
     @classmethod
     def _claim(cls, beat: Heartbeat) -> Heartbeat | None:
@@ -194,3 +211,20 @@ def file_alive(storage: Storage, rel: str, interval: float, now: float | None = 
         ):
             return False
     return True
+
+
+#: The lock a write holds from its conflict check to its completed file, and compaction
+#: scheduling while it plans.
+COMMIT_LOCK = "commit"
+
+
+@contextlib.contextmanager
+def commit_lock(storage: Storage, interval: float) -> Iterator[None]:
+    """Hold :data:`COMMIT_LOCK` (waiting for it); ``CommitConflictError`` if it stays taken."""
+    lock = Heartbeat.acquire(storage, COMMIT_LOCK, interval)
+    if lock is None:
+        raise CommitConflictError(
+            "another process holds the table's commit lock and keeps it alive; try again later"
+        )
+    with lock:
+        yield

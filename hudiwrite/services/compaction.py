@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 import pyarrow as pa
 
-from hudiwrite.concurrency.heartbeat import Heartbeat
+from hudiwrite.concurrency.heartbeat import Heartbeat, commit_lock
 from hudiwrite.formats.avro_ocf import write_single_record
 from hudiwrite.formats.hudi_avro_schemas import schema_json
 from hudiwrite.formats.parquet import BaseFileWriter
@@ -297,7 +297,10 @@ def run_compaction(
             settings,
         )
     if trigger:
-        planned = schedule(meta, timeline)
+        # Under the commit lock: no write completes while the plan is made, so every write
+        # either is in the plan's view or sees the plan at its conflict check.
+        with commit_lock(meta.storage, settings.heartbeat_interval):
+            planned = schedule(meta, meta.timeline())
         if planned is not None:
             scheduled.append(planned)
     executed: list[str] = []

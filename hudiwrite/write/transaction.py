@@ -15,6 +15,7 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hudiwrite.concurrency.heartbeat import commit_lock
 from hudiwrite.exceptions import CommitConflictError
 from hudiwrite.index.simple import FILE_ID, lookup_keys
 from hudiwrite.model.filegroup import FileSlice
@@ -268,13 +269,16 @@ class _Transaction:
                 )
 
     def commit(self, stats: list[WriteStat], ctx: WriteContext, operation: str) -> None:
-        self._check_conflicts()
         metadata = CommitMetadata(
             partition_to_write_stats=stats_by_partition(stats),
             operation_type=operation,
             extra_metadata={"schema": ctx.schema.avro_json},
         )
-        self.meta.write_instant(self._instant(State.COMPLETED), metadata.to_json_bytes())
+        # Conflict check and commit under the commit lock, which compaction scheduling
+        # holds too: a plan never appears between a write's check and its completion.
+        with commit_lock(self.meta.storage, ctx.settings.heartbeat_interval):
+            self._check_conflicts()
+            self.meta.write_instant(self._instant(State.COMPLETED), metadata.to_json_bytes())
         # From here on the write is visible; cleaning up markers is best effort.
         try:
             self.markers.delete_all()
