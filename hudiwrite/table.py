@@ -393,21 +393,16 @@ class HudiTable:
         logged and left pending for the next run, not turned into a failed write. The table
         configuration was read by the write a moment ago: not read again."""
         self._check_services_writable()
-        opts = self._options
-        steps: list[tuple[str, Callable[[], object]]] = []
-        if opts.compaction_delta_commits is not None or opts.compaction_log_bytes is not None:
-            steps.append(
-                (
-                    "compaction",
-                    lambda: run_compaction(self._meta, self._compaction_settings(), force=False),
-                )
-            )
-        if opts.auto_clean:
-            steps.append(("cleaning", self._clean))
-        if opts.auto_archive:
-            steps.append(("archival", self._archive))
+        try:
+            steps = self._due_services()
+        except HudiError:
+            raise
+        except Exception:
+            log.warning("inline services of %s failed; retried later", self.uri, exc_info=True)
+            return
         if not steps:
             return
+        opts = self._options
         lock = Heartbeat.lock(self._meta.storage, SERVICES_LOCK, opts.heartbeat_interval)
         if lock is None:
             log.info("table services of %s run in another process; skipped", self.uri)
@@ -422,6 +417,40 @@ class HudiTable:
                     log.warning(
                         "inline %s of %s failed; it will be retried", name, self.uri, exc_info=True
                     )
+
+    def _due_services(self) -> list[tuple[str, Callable[[], object]]]:
+        """The inline services with something to do, judged from one timeline listing, so a
+        commit that leaves nothing to compact, clean or archive takes no lock. When a
+        compaction is due every enabled service runs after it (it makes more to clean)."""
+        from hudiwrite.read.fsview import FileSystemView
+        from hudiwrite.services.archive import archive_due
+        from hudiwrite.services.clean import clean_due
+        from hudiwrite.services.compaction import should_compact
+
+        meta, opts = self._meta, self._options
+        timeline = meta.timeline()
+        compaction: list[tuple[str, Callable[[], object]]] = []
+        if opts.compaction_delta_commits is not None or opts.compaction_log_bytes is not None:
+            settings = self._compaction_settings()
+            due = bool(timeline.pending_compactions) or should_compact(
+                timeline,
+                lambda: FileSystemView.load(
+                    meta.storage, timeline, None, replaced=meta.replaced_file_groups(timeline)
+                ),
+                settings,
+            )
+            if due:
+                compaction.append(
+                    ("compaction", lambda: run_compaction(meta, settings, force=False))
+                )
+        clean_settings = CleanSettings(opts.clean_policy, opts.clean_retained)
+        archive_settings = ArchiveSettings(opts.archive_min_instants, opts.archive_max_instants)
+        steps: list[tuple[str, Callable[[], object]]] = list(compaction)
+        if opts.auto_clean and (compaction or clean_due(meta, timeline, clean_settings)):
+            steps.append(("cleaning", self._clean))
+        if opts.auto_archive and (compaction or archive_due(meta, timeline, archive_settings)):
+            steps.append(("archival", self._archive))
+        return steps
 
     @contextlib.contextmanager
     def _services_lock(self) -> Iterator[None]:

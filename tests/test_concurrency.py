@@ -342,7 +342,9 @@ def test_claims_are_exclusive_and_a_taken_over_claim_is_not_deleted(tmp_path: Pa
     assert first is not None
     with first:
         assert Heartbeat.claim(storage, "100", 60.0) is None  # held by a live process
-        # This process stalls; another host decides the claim expired and takes it over.
+        # This process stalls (no beat for over an interval); another host decides the
+        # claim expired and takes it over.
+        first._last_beat = time.monotonic() - 61.0
         path.write_bytes(orjson.dumps({"host": "elsewhere", "pidns": None, "pid": 1}))
     assert orjson.loads(path.read_bytes())["host"] == "elsewhere"  # left to its new holder
     assert Heartbeat.claim(storage, "100", 60.0) is None  # fresh: that holder is alive

@@ -80,6 +80,7 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._claimed = False
+        self._last_beat = float("-inf")
 
     @classmethod
     def claim(cls, storage: Storage, instant_time: str, interval: float) -> Heartbeat | None:
@@ -119,6 +120,7 @@ class Heartbeat:
                 storage.delete(beat._rel)  # a dead runner's: take over
                 continue
             beat._claimed = True
+            beat._last_beat = time.monotonic()
             return beat
         return None  # another process took it over between our delete and create
 
@@ -133,6 +135,7 @@ class Heartbeat:
 
     def _beat(self) -> None:
         self._storage.write_bytes(self._rel, self._content())
+        self._last_beat = time.monotonic()
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
@@ -167,6 +170,11 @@ class Heartbeat:
             log.warning("could not delete heartbeat %s: %s", self._rel, err)
 
     def _still_ours(self) -> bool:
+        """Whether the file is still this process's. A file beaten less than one interval
+        ago cannot have been taken over (that needs two intervals without a beat), so the
+        store is only asked after a stall."""
+        if time.monotonic() - self._last_beat < self._interval:
+            return True
         try:
             return bool(self._storage.read_bytes(self._rel) == self._content())
         except FileNotFoundError:

@@ -604,6 +604,15 @@ def _interrupted(by_group: Mapping[tuple[str, str], Sequence[Instant]]) -> bool:
     return False
 
 
+def archive_due(meta: MetaClient, timeline: Timeline, settings: ArchiveSettings) -> bool:
+    """Whether archival would move anything now (a cheap check before taking the
+    table-services lock; :func:`run_archive` plans again under it)."""
+    if meta.layout.has_completion_times or not meta.layout.writable:
+        return False
+    earliest = earliest_clean_retained(meta, timeline)
+    return bool(plan_archive(timeline, settings, earliest_clean_retained=earliest))
+
+
 def run_archive(meta: MetaClient, settings: ArchiveSettings) -> ArchiveResult:
     """Archive the instants :func:`plan_archive` picks; what was archived and where.
 

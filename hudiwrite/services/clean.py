@@ -143,6 +143,21 @@ def earliest_clean_retained(meta: MetaClient, timeline: Timeline) -> str | None:
     return None
 
 
+def clean_due(meta: MetaClient, timeline: Timeline, settings: CleanSettings) -> bool:
+    """Whether a clean may have anything to do: an interrupted clean to finish, or (keep
+    latest commits) an earliest retained commit past the last clean's. A cheap check so
+    that commits with nothing to clean do not take the table-services lock."""
+    if any(i.action == Action.CLEAN for i in timeline.pending):
+        return True
+    if java_policy(settings.policy) != KEEP_LATEST_COMMITS:
+        return True
+    earliest = earliest_commit_to_retain(timeline, settings.retained)
+    if earliest is None:
+        return False
+    last = earliest_clean_retained(meta, timeline)
+    return last is None or earliest.time > last
+
+
 def partitions_to_clean(meta: MetaClient, timeline: Timeline, policy: str) -> list[str] | None:
     """The partitions a KEEP_LATEST_COMMITS clean has to look at, or None for all of them.
 
