@@ -462,3 +462,20 @@ def test_local_listing_skips_a_file_removed_while_listing(
     storage = Storage(str(tmp_path))
     assert [f.name for f in storage.list_files("")] == ["b", "c"]
     assert [f.name for f in storage.walk_files("")] == ["b", "c"]
+
+
+def test_one_process_rolls_back_at_a_time(tmp_path: Path) -> None:
+    from hudiwrite.services.rollback import ROLLBACK_LOCK
+
+    path = tmp_path / "t"
+    t = _table(path)
+    other = _PausedWriter(path, tmp_path)
+    other.kill()
+    held = Heartbeat.lock(Storage(str(path)), ROLLBACK_LOCK, 60.0)
+    assert held is not None
+    with held:  # as if another live process were rolling back right now
+        assert t.rollback_failed() == ()
+        assert _pending(path) == [other.instant]
+    assert [i.time for i in t.rollback_failed()] == [other.instant]
+    assert _pending(path) == []
+    assert _state(t.to_arrow()) == {("sf", "a"): 10, ("sf", "b"): 10}

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from hudiwrite.concurrency.heartbeat import heartbeat_path, is_alive
+from hudiwrite.concurrency.heartbeat import Heartbeat, heartbeat_path, is_alive
 from hudiwrite.exceptions import CorruptTableError
 from hudiwrite.formats.avro_ocf import read_single_record, write_single_record
 from hudiwrite.formats.hudi_avro_schemas import schema_json
@@ -48,6 +48,9 @@ __all__ = ["rollback_failed_writes", "rollback_instant"]
 
 log = logging.getLogger(__name__)
 
+#: The lock held while failed writes are rolled back (``.hoodie/.aux/.locks/``).
+ROLLBACK_LOCK = "rollback"
+
 #: The write token Java's rollback uses for the command-block log files it writes [V].
 ROLLBACK_TOKEN = "1-0-1"
 _MARKER = ".marker."
@@ -57,7 +60,27 @@ def rollback_failed_writes(
     meta: MetaClient, heartbeat_interval: float = 60.0
 ) -> tuple[Instant, ...]:
     """Finish interrupted rollbacks, then roll back every write that never completed and
-    whose writer is dead (see ``concurrency/heartbeat.py``); live writes are left alone."""
+    whose writer is dead (see ``concurrency/heartbeat.py``); live writes are left alone.
+
+    Only one process rolls back at a time (the ``rollback`` lock): two would both resume a
+    rollback in progress, or roll back the same failed write twice. A process that finds
+    the lock taken leaves the work to its holder.
+    """
+    timeline = meta.timeline()
+    work = any(i.action == Action.ROLLBACK for i in timeline.pending) or any(
+        not is_alive(meta.storage, i.time, heartbeat_interval) for i in timeline.pending_writes
+    )
+    if not work:
+        return ()
+    lock = Heartbeat.lock(meta.storage, ROLLBACK_LOCK, heartbeat_interval)
+    if lock is None:
+        log.info("another process is rolling back failed writes; left to it")
+        return ()
+    with lock:
+        return _rollback_failed_writes(meta, heartbeat_interval)
+
+
+def _rollback_failed_writes(meta: MetaClient, heartbeat_interval: float) -> tuple[Instant, ...]:
     timeline = meta.timeline()
     done: list[Instant] = []
     for pending in [i for i in timeline.pending if i.action == Action.ROLLBACK]:
