@@ -6,6 +6,11 @@ reads only its modification time). A pending write whose heartbeat is missing or
 two intervals is dead: rolling it back is safe. hudiwrite also puts its host name and process
 id in the file, so that a write whose process is gone from this very host counts as dead at
 once instead of after the timeout (the usual case: a service restarted after a crash).
+
+The same kind of file, created put-if-absent, serves as a claim (an instant time being
+reserved, a pending compaction being run) and as a table-wide lock under
+``.hoodie/.aux/.locks/`` (commit, table services, rollback): held while it beats, taken over
+once its holder is dead by the rules above. See docs/architecture.md, "Several writers".
 """
 
 from __future__ import annotations
