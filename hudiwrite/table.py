@@ -16,7 +16,6 @@ from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.config import TableOptions
 from hudiwrite.exceptions import (
     CommitConflictError,
-    HudiError,
     InvalidOptionError,
     SchemaMismatchError,
     TableExistsError,
@@ -395,8 +394,6 @@ class HudiTable:
         self._check_services_writable()
         try:
             steps = self._due_services()
-        except HudiError:
-            raise
         except Exception:
             log.warning("inline services of %s failed; retried later", self.uri, exc_info=True)
             return
@@ -411,9 +408,7 @@ class HudiTable:
             for name, step in steps:
                 try:
                     step()
-                except HudiError:
-                    raise
-                except Exception:
+                except Exception:  # HudiErrors too: the write has landed, whatever follows
                     log.warning(
                         "inline %s of %s failed; it will be retried", name, self.uri, exc_info=True
                     )

@@ -479,3 +479,28 @@ def test_one_process_rolls_back_at_a_time(tmp_path: Path) -> None:
     assert [i.time for i in t.rollback_failed()] == [other.instant]
     assert _pending(path) == []
     assert _state(t.to_arrow()) == {("sf", "a"): 10, ("sf", "b"): 10}
+
+
+def test_a_failing_inline_service_does_not_fail_the_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The write has landed when the inline services run: their failures (HudiErrors
+    included, e.g. the services lock held elsewhere) are logged, never raised, so a caller
+    does not retry a write that succeeded."""
+    from hudiwrite.services import clean as clean_module
+
+    path = tmp_path / "t"
+    t = _table(
+        path, auto_clean=True, clean_retained=1, archive_min_instants=2, archive_max_instants=3
+    )
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        raise hw.CommitConflictError("table services are busy elsewhere")
+
+    monkeypatch.setattr(clean_module, "run_clean", busy)
+    with caplog.at_level("WARNING", logger="hudiwrite"):
+        for n in range(2, 5):
+            result = t.upsert(_batch(["a"], n, "sf"))
+            assert result.num_updated == 1
+    assert "inline cleaning" in caplog.text and "busy elsewhere" in caplog.text
+    assert _state(t.to_arrow()) == {("sf", "a"): 40, ("sf", "b"): 10}
