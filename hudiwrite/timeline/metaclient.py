@@ -140,14 +140,17 @@ class MetaClient:
             heartbeat = Heartbeat.claim(self.storage, time, heartbeat_interval)
             if heartbeat is None:
                 continue
-            if any(i.time == time for i in self.timeline().instants):
-                heartbeat.release()
-                continue
             try:
+                if any(i.time == time for i in self.timeline().instants):
+                    heartbeat.release()
+                    continue
                 self.write_instant(Instant(time, action, State.REQUESTED), content)
             except FileExistsError:
                 heartbeat.release()
                 continue
+            except BaseException:
+                heartbeat.release()  # no orphan heartbeat for an instant that never was
+                raise
             if keep_heartbeat:
                 return time, heartbeat
             heartbeat.release()
