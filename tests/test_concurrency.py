@@ -415,7 +415,7 @@ def test_several_processes_with_inline_services_lose_nothing(tmp_path: Path) -> 
             committed += 1
             for key in ids:
                 model[(f"c{w}", key)] = ts  # the writer stores v = ts
-    assert committed >= 30  # most writes go through
+    assert committed >= 20  # most writes go through (refusals come from compactions)
     t = hw.HudiTable.open(str(path))
     assert _state(t.to_arrow()) == model
     assert _rs(path) == model
