@@ -504,3 +504,18 @@ def test_a_failing_inline_service_does_not_fail_the_write(
             assert result.num_updated == 1
     assert "inline cleaning" in caplog.text and "busy elsewhere" in caplog.text
     assert _state(t.to_arrow()) == {("sf", "a"): 40, ("sf", "b"): 10}
+
+
+def test_readers_ignore_heartbeats_and_locks(tmp_path: Path) -> None:
+    """Files a crashed process can leave behind (a heartbeat, a lock) change no reader's
+    view of the table: not hudi-rs's, not hudiwrite's."""
+    path = tmp_path / "t"
+    t = _table(path)
+    expected = _state(t.to_arrow())
+    storage = Storage(str(path))
+    storage.write_bytes(heartbeat_path("20991231235959999"), b"")
+    for name in ("commit", "table-services", "rollback"):
+        storage.write_bytes(f".hoodie/.aux/.locks/{name}", b'{"host": "gone", "pid": 1}')
+    assert _rs(path) == expected
+    assert _state(hw.HudiTable.open(str(path)).to_arrow()) == expected
+    assert [i.state for i in hw.HudiTable.open(str(path)).timeline] == [hw.State.COMPLETED]
