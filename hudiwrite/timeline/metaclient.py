@@ -129,11 +129,12 @@ class MetaClient:
         compaction) can pick the same one; the timeline would then show only one of them.
         Every hudiwrite process takes a time by claiming its heartbeat file put-if-absent,
         checks the timeline holds nothing at that time, and only then creates its requested
-        file; the next millisecond is tried on any collision. A write keeps the heartbeat
-        (returned, to be entered) while it runs; a service lets it go once its requested
-        file exists.
+        file; the next millisecond is tried on any collision. The time must also be later
+        than every instant on the timeline (the clock is trusted first, the listing checks
+        it). A write keeps the heartbeat (returned, to be entered) while it runs; a service
+        lets it go once its requested file exists.
         """
-        after = self.timeline().last_time()
+        after: str | None = None
         for _ in range(_RESERVE_ATTEMPTS):
             time = CLOCK.next(after=after)
             after = time
@@ -141,8 +142,13 @@ class MetaClient:
             if heartbeat is None:
                 continue
             try:
-                if any(i.time == time for i in self.timeline().instants):
+                timeline = self.timeline()
+                last = timeline.last_time()
+                if (last is not None and last >= time) or any(
+                    i.time == time for i in timeline.instants
+                ):
                     heartbeat.release()
+                    after = max(time, last or "")
                     continue
                 self.write_instant(Instant(time, action, State.REQUESTED), content)
             except FileExistsError:
