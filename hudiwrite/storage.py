@@ -157,13 +157,27 @@ class Storage:
         except FileNotFoundError:
             return None
         except NotImplementedError:
-            if not self.fs.exists(path):
-                return None
-            # A store that keeps no times: the file is as fresh as it can be judged.
-            return time.time()
-        if stamp.tzinfo is None:  # fsspec's stores report UTC
-            stamp = stamp.replace(tzinfo=datetime.timezone.utc)
-        return float(stamp.timestamp())
+            return self._modified_from_info(path)
+        return _epoch_seconds(stamp)
+
+    def _modified_from_info(self, path: str) -> float | None:
+        """For filesystems without ``modified()``: the usual time fields of ``info()``."""
+        try:
+            info = self.fs.info(path)
+        except FileNotFoundError:
+            return None
+        for key in ("mtime", "LastModified", "last_modified", "updated", "modified", "created"):
+            value = info.get(key)
+            if isinstance(value, (int, float)):
+                return float(value)
+            if isinstance(value, datetime.datetime):
+                return _epoch_seconds(value)
+            if isinstance(value, str):
+                with contextlib.suppress(ValueError):
+                    return _epoch_seconds(datetime.datetime.fromisoformat(value))
+        # A store that keeps no times: the file is as fresh as it can be judged, so a lock
+        # or heartbeat left by a dead process of another host never expires there.
+        return time.time()
 
     def list_files(self, rel: str) -> list[FileInfo]:
         """Files directly inside ``rel`` (no directories); empty if ``rel`` does not exist."""
@@ -327,6 +341,12 @@ class Storage:
     def invalidate(self) -> None:
         """Forget cached listings (fsspec caches directory listings on object stores)."""
         self.fs.invalidate_cache()
+
+
+def _epoch_seconds(stamp: datetime.datetime) -> float:
+    if stamp.tzinfo is None:  # fsspec's stores report UTC
+        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+    return float(stamp.timestamp())
 
 
 def _is_precondition_failure(exc: BaseException) -> bool:

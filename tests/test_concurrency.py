@@ -26,6 +26,7 @@ import hudiwrite as hw
 from hudiwrite.concurrency.heartbeat import (
     TOLERABLE_MISSES,
     Heartbeat,
+    file_alive,
     heartbeat_path,
     is_alive,
 )
@@ -519,3 +520,23 @@ def test_readers_ignore_heartbeats_and_locks(tmp_path: Path) -> None:
     assert _rs(path) == expected
     assert _state(hw.HudiTable.open(str(path)).to_arrow()) == expected
     assert [i.state for i in hw.HudiTable.open(str(path)).timeline] == [hw.State.COMPLETED]
+
+
+def test_heartbeat_age_on_stores_without_modified(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filesystem without ``modified()``: the age comes from ``info()``'s time fields."""
+    storage = Storage("memory://heartbeats/no-modified")
+    storage.write_bytes("x", b"")
+    fs_type = type(storage.fs)
+
+    def unsupported(self: Any, path: str) -> Any:
+        raise NotImplementedError
+
+    monkeypatch.setattr(fs_type, "modified", unsupported)
+    real_info = fs_type.info
+    old = time.time() - 500
+    monkeypatch.setattr(
+        fs_type, "info", lambda self, path, **kw: {**real_info(self, path, **kw), "created": old}
+    )
+    assert storage.modified("x") == pytest.approx(old)
+    assert storage.modified("absent") is None
+    assert not file_alive(storage, "x", 60.0)  # 500 s old: expired
