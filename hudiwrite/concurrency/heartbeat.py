@@ -27,7 +27,7 @@ from types import TracebackType
 import orjson
 
 from hudiwrite.exceptions import CommitConflictError
-from hudiwrite.model.naming import HOODIE_DIR
+from hudiwrite.model.naming import AUX_DIR, HOODIE_DIR
 from hudiwrite.storage import Storage
 
 __all__ = [
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_DIR = f"{HOODIE_DIR}/.heartbeat"
 #: hudiwrite's table-wide locks (see :meth:`Heartbeat.lock`).
-LOCK_DIR = f"{HOODIE_DIR}/.aux/.locks"
+LOCK_DIR = f"{AUX_DIR}/.locks"
 #: Java's default ``hoodie.client.heartbeat.tolerable.misses``: a heartbeat older than this
 #: many intervals is expired.
 TOLERABLE_MISSES = 2

@@ -14,7 +14,9 @@ import uuid
 import attrs
 
 __all__ = [
+    "AUX_DIR",
     "HOODIE_DIR",
+    "MARKER_DIR",
     "PARTITION_METAFILE",
     "BaseFileName",
     "LogFileName",
@@ -28,10 +30,15 @@ __all__ = [
     "parse_log_file_name",
     "partition_depth",
     "partition_metadata_text",
+    "split_marker_name",
 ]
 
 #: The meta folder at the root of every table.
 HOODIE_DIR = ".hoodie"
+#: Direct markers, one folder per instant (``.hoodie/.temp/<instant>/``).
+MARKER_DIR = f"{HOODIE_DIR}/.temp"
+#: Auxiliary metadata: 0.x copies of compaction plans, bootstrap index, hudiwrite's locks.
+AUX_DIR = f"{HOODIE_DIR}/.aux"
 #: Written in every partition directory; partition discovery by listing looks for it.
 PARTITION_METAFILE = ".hoodie_partition_metadata"
 #: Version of the first log file of a (file group, base instant) pair (LOGFILE_BASE_VERSION).
@@ -108,9 +115,20 @@ def parse_log_file_name(name: str) -> LogFileName | None:
     )
 
 
+_MARKER = ".marker."
+
+
 def marker_name(data_file_name: str, io_type: str) -> str:
     """Direct-marker file name: ``<data file>.marker.<CREATE|MERGE|APPEND>`` (protocol §8.5)."""
-    return f"{data_file_name}.marker.{io_type}"
+    return f"{data_file_name}{_MARKER}{io_type}"
+
+
+def split_marker_name(name: str) -> tuple[str, str] | None:
+    """(data file name, IO type) of a direct-marker file name; None for other files."""
+    if _MARKER not in name:
+        return None
+    data_file_name, io_type = name.rsplit(_MARKER, 1)
+    return data_file_name, io_type
 
 
 class WriteTokens:

@@ -26,8 +26,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-import orjson
-
 from hudiwrite.exceptions import CorruptTableError, UnsupportedTableError
 from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.hudi_avro_schemas import (
@@ -45,13 +43,15 @@ from hudiwrite.formats.logblock import (
     encode_block,
 )
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
-from hudiwrite.model.naming import HOODIE_DIR
+from hudiwrite.model.naming import AUX_DIR, HOODIE_DIR
 from hudiwrite.model.tableconfig import Keys
 from hudiwrite.services.clean import earliest_clean_retained
 from hudiwrite.services.settings import ArchiveResult, ArchiveSettings
 from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
+from hudiwrite.timeline.metadata import json_metadata_object
 from hudiwrite.timeline.timeline import Timeline
+from hudiwrite.write.markers import Markers
 
 __all__ = [
     "ARCHIVE_BATCH_SIZE",
@@ -81,8 +81,6 @@ ARCHIVE_BATCH_SIZE: Final = 10
 # HoodieArchivedTimeline.ARCHIVE_FILE_PATTERN: "^\.commits_\.archive\.([0-9]+).*"
 _ARCHIVE_FILE: Final = re.compile(r"^\.commits_\.archive\.([0-9]+).*$")
 _ENTRY: Final = "HoodieArchivedMetaEntry"
-_AUX_DIR: Final = f"{HOODIE_DIR}/.aux"
-_MARKER_DIR: Final = f"{HOODIE_DIR}/.temp"
 
 # Actions counted as commits (HoodieTable.getCompletedCommitsTimeline: COMMIT, DELTA_COMMIT,
 # REPLACE_COMMIT; a completed compaction is a ``commit``).
@@ -327,15 +325,8 @@ def _json_metadata(content: bytes, instant: Instant) -> dict[str, Any] | None:
     MetadataConversionUtils.getCommitMetadata: an empty file deserializes to a fresh object
     with operation UNKNOWN, and that yields no metadata in the archived entry.
     """
-    if not content.strip():
-        return None
-    try:
-        obj = orjson.loads(content)
-    except orjson.JSONDecodeError as exc:
-        raise CorruptTableError(f"{instant} holds invalid JSON commit metadata: {exc}") from exc
-    if not isinstance(obj, dict):
-        raise CorruptTableError(f"{instant} commit metadata is not a JSON object")
-    if str(obj.get("operationType") or "UNKNOWN") == "UNKNOWN":
+    obj = json_metadata_object(content, f"commit metadata of {instant}")
+    if obj is None or str(obj.get("operationType") or "UNKNOWN") == "UNKNOWN":
         return None
     return obj
 
@@ -576,7 +567,7 @@ def _cleanup_aux_and_markers(
     """
     storage = meta.storage
     for time in sorted({i.time for i in states}):
-        storage.delete_tree(f"{_MARKER_DIR}/{time}")
+        Markers(storage, time).delete_all()
     commits = [
         i.time
         for i in states
@@ -586,7 +577,7 @@ def _cleanup_aux_and_markers(
         return
     threshold = max(commits)
     active = {i.time for i in timeline_after.instants}
-    for f in storage.list_files(_AUX_DIR):
+    for f in storage.list_files(AUX_DIR):
         aux = timeline_after.layout.parse_instant_file(f.name)
         if aux is not None and aux.time <= threshold and aux.time not in active:
             storage.delete(f.path)

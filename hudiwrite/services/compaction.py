@@ -15,6 +15,7 @@ removed first). Writes that run while a plan is pending put their logs into the 
 from __future__ import annotations
 
 import logging
+import posixpath
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,7 +30,7 @@ from hudiwrite.formats.parquet import BaseFileWriter
 from hudiwrite.index.simple import remember_written_keys
 from hudiwrite.model.filegroup import BaseFile, FileSlice, LogFile
 from hudiwrite.model.naming import (
-    HOODIE_DIR,
+    AUX_DIR,
     WriteTokens,
     base_file_name,
     join_partition,
@@ -147,8 +148,10 @@ def schedule(meta: MetaClient, timeline: Timeline) -> str | None:
     }
     data = write_single_record(schema_json("HoodieCompactionPlan"), plan)
     instant_time, _ = meta.reserve_instant(Action.COMPACTION, data)
-    # 0.14 also keeps the plan in .aux/, where Java looks first (protocol §8.1).
-    meta.storage.write_bytes(f"{HOODIE_DIR}/.aux/{instant_time}.compaction.requested", data)
+    # 0.14 also keeps the plan in .aux/, under the same name, where Java looks first
+    # (protocol §8.1).
+    requested = meta.instant_path(Instant(instant_time, Action.COMPACTION, State.REQUESTED))
+    meta.storage.write_bytes(f"{AUX_DIR}/{posixpath.basename(requested)}", data)
     return instant_time
 
 

@@ -31,7 +31,6 @@ from hudiwrite.formats.hudi_avro_schemas import schema_json
 from hudiwrite.formats.logblock import BlockType, HeaderKey, encode_block, rollback_command_block
 from hudiwrite.formats.logfile import LogFileBlock, iter_blocks
 from hudiwrite.model.naming import (
-    HOODIE_DIR,
     PARTITION_METAFILE,
     join_partition,
     log_file_name,
@@ -43,6 +42,7 @@ from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.timeline import Timeline
+from hudiwrite.write.markers import IOType, Markers
 
 __all__ = ["rollback_failed_writes", "rollback_instant"]
 
@@ -53,7 +53,6 @@ ROLLBACK_LOCK = "rollback"
 
 #: The write token Java's rollback uses for the command-block log files it writes [V].
 ROLLBACK_TOKEN = "1-0-1"
-_MARKER = ".marker."
 
 
 def rollback_failed_writes(
@@ -140,16 +139,9 @@ def _written_by(storage: Storage, rel: str, instant: str) -> bool:
 def _candidates(meta: MetaClient, failed: Instant) -> Iterable[tuple[str, str]]:
     """(partition, file name) of the data files the failed write may have created."""
     storage = meta.storage
-    marker_root = f"{HOODIE_DIR}/.temp/{failed.time}"
-    markers = storage.walk_files(marker_root)
-    if markers:
-        for f in markers:
-            rel = f.path[len(marker_root) + 1 :]
-            if _MARKER not in rel:
-                continue
-            data_rel = rel.rsplit(_MARKER, 1)[0]
-            partition, _, name = data_rel.rpartition("/")
-            yield partition, name
+    marked = Markers(storage, failed.time).data_files()
+    if marked:
+        yield from marked
         return
     # No markers (deleted, or never written): list the partitions and look for the instant.
     for partition, files in list_all_partitions(storage).items():
@@ -248,9 +240,7 @@ def _command_log(
     name = log_file_name(file_id, base_instant, version, ROLLBACK_TOKEN)
     rel = join_partition(partition, name)
     content = encode_block(rollback_command_block(rollback, target))
-    meta.storage.write_bytes(
-        f"{HOODIE_DIR}/.temp/{rollback}/{join_partition(partition, name)}.marker.APPEND", b""
-    )
+    Markers(meta.storage, rollback).create(partition, name, IOType.APPEND)
     storage.create_exclusive(rel, content)
     return rel, len(content)
 
@@ -318,8 +308,8 @@ def _execute(meta: MetaClient, instant_time: str, plan: dict[str, Any], *, resum
     # Only now may the failed instant disappear from the timeline (newest state first).
     for state in (State.INFLIGHT, State.REQUESTED):
         storage.delete(meta.instant_path(Instant(failed_time, failed_action, state)))
-    storage.delete_tree(f"{HOODIE_DIR}/.temp/{failed_time}")
-    storage.delete_tree(f"{HOODIE_DIR}/.temp/{instant_time}")
+    Markers(storage, failed_time).delete_all()
+    Markers(storage, instant_time).delete_all()
     storage.delete(heartbeat_path(failed_time))  # as Java's rollback does
 
 

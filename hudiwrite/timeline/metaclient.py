@@ -9,7 +9,7 @@ from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.exceptions import CommitConflictError, CorruptTableError, TableNotFoundError
 from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed
-from hudiwrite.model.naming import HOODIE_DIR
+from hudiwrite.model.naming import AUX_DIR, HOODIE_DIR, MARKER_DIR
 from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE, TableConfig
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
@@ -25,14 +25,13 @@ PROPERTIES_PATH = f"{HOODIE_DIR}/{PROPERTIES_FILE}"
 BACKUP_PATH = f"{HOODIE_DIR}/{PROPERTIES_BACKUP}"
 #: Folders of a freshly created table (protocol §1: what Spark's init leaves behind).
 TABLE_DIRS = (
-    f"{HOODIE_DIR}/.aux/.bootstrap/.partitions",
-    f"{HOODIE_DIR}/.aux/.bootstrap/.fileids",
+    f"{AUX_DIR}/.bootstrap/.partitions",
+    f"{AUX_DIR}/.bootstrap/.fileids",
     f"{HOODIE_DIR}/.schema",
-    f"{HOODIE_DIR}/.temp",
+    MARKER_DIR,
     f"{HOODIE_DIR}/archived",
 )
 METADATA_TABLE_DIR = f"{HOODIE_DIR}/metadata"
-TEMP_DIR = f"{HOODIE_DIR}/.temp"
 
 
 def read_table_config(storage: Storage) -> TableConfig:
@@ -57,7 +56,8 @@ def read_table_config(storage: Storage) -> TableConfig:
 
 _RESERVE_ATTEMPTS = 50
 
-#: Completed commits whose metadata a client keeps (a table's active timeline holds fewer).
+#: Completed commits' metadata (and compaction plans) a client keeps; an active timeline
+#: holds fewer.
 _COMMIT_METADATA_CACHE = 512
 #: Completed instant files a client keeps, up to this many of at most this size each.
 _CACHED_FILES = 256
@@ -77,6 +77,7 @@ class MetaClient:
         # another writer is still writing does not parse, so it is never kept half-read),
         # and the completed files this client wrote itself.
         self._commit_metadata: dict[str, CommitMetadata] = {}
+        self._compaction_plans: dict[str, dict[str, Any]] = {}
         self._completed_files: dict[str, bytes] = {}
 
     @classmethod
@@ -208,10 +209,19 @@ class MetaClient:
         """The Avro ``HoodieCompactionPlan`` of a (log) compaction instant (its requested
         file), resolved against Java's schema."""
         requested = Instant(instant.time, instant.action, State.REQUESTED)
-        data = self.storage.read_bytes(self.instant_path(requested))
-        record = read_single_record(data, reader_schema=parsed("HoodieCompactionPlan"))
+        path = self.instant_path(requested)
+        cached = self._compaction_plans.get(path)
+        if cached is not None:
+            return cached
+        record = read_single_record(
+            self.read_instant(requested), reader_schema=parsed("HoodieCompactionPlan")
+        )
         if record is None:
             raise CorruptTableError(f"compaction plan {requested} is empty")
+        # A requested plan never changes: kept once it decoded (every write consults it).
+        if len(self._compaction_plans) >= _COMMIT_METADATA_CACHE:
+            self._compaction_plans.clear()
+        self._compaction_plans[path] = record.record
         return record.record
 
     def pending_compaction_operations(

@@ -15,7 +15,7 @@ import orjson
 
 from hudiwrite.exceptions import CorruptTableError
 
-__all__ = ["CommitMetadata", "WriteStat", "jackson_pretty"]
+__all__ = ["CommitMetadata", "WriteStat", "jackson_pretty", "json_metadata_object"]
 
 
 @attrs.frozen
@@ -117,6 +117,20 @@ class WriteStat:
         )
 
 
+def json_metadata_object(data: bytes, where: str = "commit metadata") -> dict[str, Any] | None:
+    """The JSON object of a layout-1 commit metadata file; None for an empty file, which
+    Java reads as empty metadata (operation UNKNOWN)."""
+    if not data.strip():
+        return None
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise CorruptTableError(f"{where} is not valid JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise CorruptTableError(f"{where} is not a JSON object")
+    return obj
+
+
 @attrs.frozen
 class CommitMetadata:
     """The content of a completed (delta)commit, or the workload profile of an inflight one."""
@@ -155,14 +169,9 @@ class CommitMetadata:
 
     @classmethod
     def from_json_bytes(cls, data: bytes, where: str = "commit metadata") -> CommitMetadata:
-        if not data.strip():
-            return cls({}, "UNKNOWN")  # Java reads a 0-byte file as empty metadata
-        try:
-            obj = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise CorruptTableError(f"{where} is not valid JSON: {exc}") from exc
-        if not isinstance(obj, dict):
-            raise CorruptTableError(f"{where} is not a JSON object")
+        obj = json_metadata_object(data, where)
+        if obj is None:
+            return cls({}, "UNKNOWN")
         return cls.from_json_obj(obj, where)
 
     @classmethod

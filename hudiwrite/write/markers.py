@@ -5,7 +5,9 @@ Markers tell a rollback (hudiwrite's or Java's) which files a failed write may h
 
 from __future__ import annotations
 
-from hudiwrite.model.naming import HOODIE_DIR, join_partition, marker_name
+import posixpath
+
+from hudiwrite.model.naming import MARKER_DIR, join_partition, marker_name, split_marker_name
 from hudiwrite.storage import Storage
 
 __all__ = ["IOType", "Markers"]
@@ -22,11 +24,21 @@ class Markers:
 
     def __init__(self, storage: Storage, instant_time: str) -> None:
         self.storage = storage
-        self.root = f"{HOODIE_DIR}/.temp/{instant_time}"
+        self.root = f"{MARKER_DIR}/{instant_time}"
 
     def create(self, partition: str, data_file_name: str, io_type: str) -> None:
         rel = join_partition(partition, marker_name(data_file_name, io_type))
         self.storage.write_bytes(f"{self.root}/{rel}", b"")
+
+    def data_files(self) -> list[tuple[str, str]]:
+        """(partition, data file name) of every file the markers announce."""
+        out = []
+        for f in self.storage.walk_files(self.root):
+            rel = f.path[len(self.root) + 1 :]
+            split = split_marker_name(posixpath.basename(rel))
+            if split is not None:
+                out.append((posixpath.dirname(rel), split[0]))
+        return out
 
     def delete_all(self) -> None:
         self.storage.delete_tree(self.root)

@@ -56,10 +56,11 @@ def run_write(
 ) -> CommitOutcome:
     """Write ``data`` as one delta commit.
 
-    ``before_start`` runs once the input is validated and planned, just before the first
-    timeline file: table changes a write needs (removing a metadata table, rolling back
-    failed writes) happen only for writes that will go ahead. When it reports a change, the
-    write is planned again against the changed table.
+    The instant is reserved (heartbeat and requested file) once the input is validated.
+    ``before_start`` runs after the write is planned, before the inflight file: table
+    changes a write needs (removing a metadata table, rolling back failed writes) happen
+    only for writes that will go ahead. When it reports a change, the write is planned again
+    against the changed table.
     """
     storage = meta.storage
     prepared = prepare_input(data, ctx, keys_only=operation == Operation.DELETE)
