@@ -8,6 +8,7 @@ writer would spell differently.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Sequence
 
 import attrs
@@ -21,6 +22,7 @@ __all__ = [
     "KeyGenerator",
     "KeyGeneratorKind",
     "column_by_path",
+    "partition_values",
 ]
 
 DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -49,6 +51,29 @@ def _url_encode(values: pa.Array) -> pa.Array:
     ordered = ["%"] + [c for c in _ESCAPED_CHARS if c != "%"]
     for c in ordered:
         values = pc.replace_substring(values, c, f"%{ord(c):02X}")
+    return values
+
+
+def partition_values(
+    partition: str, fields: Sequence[str], *, hive_style: bool, url_encoded: bool
+) -> list[str | None] | None:
+    """The values a partition path encodes, one per partition field (None for Hive's
+    default partition): the inverse of :meth:`KeyGenerator.partition_paths`. None if the
+    path does not have that shape."""
+    segments = partition.split("/") if partition else []
+    if len(segments) != len(fields):
+        return None
+    values: list[str | None] = []
+    for field, segment in zip(fields, segments, strict=True):
+        value = segment
+        if hive_style:
+            prefix = f"{field}="
+            if not segment.startswith(prefix):
+                return None
+            value = segment[len(prefix) :]
+        if url_encoded:
+            value = urllib.parse.unquote(value)
+        values.append(None if value == DEFAULT_PARTITION else value)
     return values
 
 

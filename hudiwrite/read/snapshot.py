@@ -7,7 +7,6 @@ holds at most one slice in memory.
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -19,7 +18,7 @@ import pyarrow.compute as pc
 from hudiwrite.exceptions import InvalidOptionError, UnsupportedTableError
 from hudiwrite.formats.avro_schema import META_FIELDS
 from hudiwrite.model.filegroup import FileSlice
-from hudiwrite.model.keys import DEFAULT_PARTITION
+from hudiwrite.model.keys import partition_values
 from hudiwrite.read.fsview import FileSystemView, list_all_partitions
 from hudiwrite.read.merge import MergeSettings, iter_slice, read_slice
 from hudiwrite.timeline.instant import Action
@@ -191,27 +190,13 @@ def _partition_row(
     partition: str, fields: Sequence[str], schema: pa.Schema, hive_style: bool, url_encoded: bool
 ) -> pa.Table | None:
     """The partition's values as a one-row table, or None if the path cannot be parsed."""
-    segments = partition.split("/") if partition else []
-    if len(segments) != len(fields):
+    values = partition_values(partition, fields, hive_style=hive_style, url_encoded=url_encoded)
+    if values is None or any(f not in schema.names for f in fields):
         return None
     columns = {}
-    for field, segment in zip(fields, segments, strict=True):
-        if field not in schema.names:
-            return None
-        value = segment
-        if hive_style:
-            prefix = f"{field}="
-            if not segment.startswith(prefix):
-                return None
-            value = segment[len(prefix) :]
-        if url_encoded:
-            value = urllib.parse.unquote(value)
-        dtype = schema.field(field).type
-        if value == DEFAULT_PARTITION:
-            columns[field] = pa.nulls(1, dtype)
-            continue
+    for field, value in zip(fields, values, strict=True):
         try:
-            columns[field] = pa.array([value]).cast(dtype)
+            columns[field] = pa.array([value], pa.string()).cast(schema.field(field).type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
     return pa.table(columns)

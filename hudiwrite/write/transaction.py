@@ -177,12 +177,8 @@ def _live_keys(
     tagged: pa.Table,
 ) -> pa.Table:
     """Which of the tagged keys are live in the snapshot (not deleted in a log)."""
-    wanted = {
-        (p, f)
-        for p, f in zip(
-            tagged.column(PARTITION).to_pylist(), tagged.column(FILE_ID).to_pylist(), strict=True
-        )
-    }
+    groups = tagged.group_by([PARTITION, FILE_ID], use_threads=False).aggregate([])
+    wanted = set(zip(groups[PARTITION].to_pylist(), groups[FILE_ID].to_pylist(), strict=True))
     settings = MergeSettings(ctx.ordering_field, ctx.merge_semantics)
     schema = ctx.schema.arrow_with_meta
     pieces = []
