@@ -68,6 +68,15 @@ class FileSlice:
     base_file: BaseFile | None
     log_files: tuple[LogFile, ...] = ()
 
+    @property
+    def log_bytes(self) -> int:
+        return sum(f.size for f in self.log_files)
+
+    @property
+    def total_bytes(self) -> int:
+        """Base file and log files: what rewriting the slice reads."""
+        return (self.base_file.size if self.base_file is not None else 0) + self.log_bytes
+
     def with_logs_of(self, newer: FileSlice) -> FileSlice:
         """This slice extended with a newer slice's logs (a pending compaction's new slice)."""
         return attrs.evolve(self, log_files=self.log_files + newer.log_files)

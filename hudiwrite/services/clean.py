@@ -132,13 +132,10 @@ def earliest_clean_retained(meta: MetaClient, timeline: Timeline) -> str | None:
     """``earliestCommitToRetain`` of the latest completed clean that recorded one."""
     cleans = [i for i in timeline.completed if i.action == Action.CLEAN]
     for clean in reversed(cleans):
-        data = meta.read_instant(clean)
-        if not data:
-            continue  # an empty completed clean (crash on HDFS/local): look further back
-        record = read_single_record(data, reader_schema=parsed("HoodieCleanMetadata"))
+        record = meta.clean_metadata(clean)
         if record is None:
-            continue
-        value = record.record.get("earliestCommitToRetain")
+            continue  # an empty completed clean (crash on HDFS/local): look further back
+        value = record.get("earliestCommitToRetain")
         return str(value) if value else None
     return None
 

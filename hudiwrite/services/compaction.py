@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -82,7 +82,7 @@ def should_compact(
         for partition in view.partitions:
             for group in view.file_groups(partition):
                 latest = group.latest_slice()
-                if latest and sum(f.size for f in latest.log_files) >= settings.log_bytes:
+                if latest and latest.log_bytes >= settings.log_bytes:
                     return True
     return False
 
@@ -98,7 +98,7 @@ def plan_operations(view: FileSystemView, pending: set[tuple[str, str]]) -> list
             latest = group.latest_slice()
             if latest is None or not latest.log_files:
                 continue
-            log_size = float(sum(f.size for f in latest.log_files))
+            log_size = float(latest.log_bytes)
             base_size = float(latest.base_file.size) if latest.base_file else 0.0
             mb = 1024.0 * 1024.0
             operations.append(
@@ -164,7 +164,7 @@ class _Executed:
     records: int
 
 
-def _slice_of(meta: MetaClient, op: dict[str, Any], sizes: dict[str, int]) -> FileSlice:
+def _slice_of(op: dict[str, Any], sizes: Mapping[str, int]) -> FileSlice:
     partition = op.get("partitionPath") or ""
     base = None
     if op.get("dataFilePath"):
@@ -209,11 +209,15 @@ def execute(
         return instant < instant_time and timeline.is_completed(instant)
 
     tokens = WriteTokens()
+    # File sizes for the slices, one listing per partition (not per file group).
+    sizes = {
+        partition: {f.name: f.size for f in storage.list_files(partition)}
+        for partition in sorted({op.get("partitionPath") or "" for op in operations})
+    }
 
     def run(op: dict[str, Any]) -> tuple[WriteStat, int]:
         partition = op.get("partitionPath") or ""
-        sizes = {f.name: f.size for f in storage.list_files(partition)}
-        file_slice = _slice_of(meta, op, sizes)
+        file_slice = _slice_of(op, sizes[partition])
         rows = read_slice(storage, file_slice, full, merge, is_committed=committed)
         _, token = tokens.next()
         name = base_file_name(file_slice.file_id, token, instant_time)
@@ -233,7 +237,7 @@ def execute(
             writer.close()
             size = writer.bytes_written()
         remember_written_keys(storage, rel, writer.record_keys())
-        log_size = sum(f.size for f in file_slice.log_files)
+        log_size = file_slice.log_bytes
         stat = WriteStat(
             file_id=file_slice.file_id,
             path=rel,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.exceptions import CommitConflictError, CorruptTableError, TableNotFoundError
@@ -64,6 +64,17 @@ _CACHED_FILES = 256
 _CACHED_FILE_BYTES = 256 * 1024
 
 
+_V = TypeVar("_V")
+
+
+def _keep(cache: dict[str, _V], key: str, value: _V, limit: int) -> None:
+    """Put into a bounded per-client cache (emptied when full: the active timeline's files
+    are few, so a full cache means a very long-lived client, not a hot working set)."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+
+
 class MetaClient:
     """The table's configuration and layout, and I/O on its timeline."""
 
@@ -78,6 +89,7 @@ class MetaClient:
         # and the completed files this client wrote itself.
         self._commit_metadata: dict[str, CommitMetadata] = {}
         self._compaction_plans: dict[str, dict[str, Any]] = {}
+        self._clean_metadata: dict[str, dict[str, Any]] = {}
         self._completed_files: dict[str, bytes] = {}
 
     @classmethod
@@ -112,9 +124,7 @@ class MetaClient:
     def _remember(self, path: str, data: bytes) -> None:
         if len(data) > _CACHED_FILE_BYTES:
             return
-        if len(self._completed_files) >= _CACHED_FILES:
-            self._completed_files.clear()
-        self._completed_files[path] = data
+        _keep(self._completed_files, path, data, _CACHED_FILES)
 
     def reserve_instant(
         self,
@@ -191,9 +201,7 @@ class MetaClient:
         else:
             metadata = CommitMetadata.from_json_bytes(data, str(instant))
         if instant.is_completed:
-            if len(self._commit_metadata) >= _COMMIT_METADATA_CACHE:
-                self._commit_metadata.clear()
-            self._commit_metadata[path] = metadata
+            _keep(self._commit_metadata, path, metadata, _COMMIT_METADATA_CACHE)
         return metadata
 
     def latest_schema(self, timeline: Timeline) -> str | None:
@@ -219,9 +227,25 @@ class MetaClient:
         if record is None:
             raise CorruptTableError(f"compaction plan {requested} is empty")
         # A requested plan never changes: kept once it decoded (every write consults it).
-        if len(self._compaction_plans) >= _COMMIT_METADATA_CACHE:
-            self._compaction_plans.clear()
-        self._compaction_plans[path] = record.record
+        _keep(self._compaction_plans, path, record.record, _COMMIT_METADATA_CACHE)
+        return record.record
+
+    def clean_metadata(self, instant: Instant) -> dict[str, Any] | None:
+        """The Avro ``HoodieCleanMetadata`` of a completed clean, resolved against Java's
+        schema; None for an empty file (a clean a crash left empty on HDFS or local disk).
+        Kept once decoded (the cleaner and the archiver both consult the latest one); an
+        empty file is not kept, another writer may still be writing it."""
+        path = self.instant_path(instant)
+        cached = self._clean_metadata.get(path)
+        if cached is not None:
+            return cached
+        data = self.read_instant(instant)
+        record = (
+            read_single_record(data, reader_schema=parsed("HoodieCleanMetadata")) if data else None
+        )
+        if record is None:
+            return None
+        _keep(self._clean_metadata, path, record.record, _COMMIT_METADATA_CACHE)
         return record.record
 
     def pending_compaction_operations(

@@ -193,7 +193,7 @@ def _small_file(
         latest = group.latest_slice()
         if latest is None or latest.base_file is None:
             continue
-        size = latest.base_file.size + sum(f.size for f in latest.log_files)
+        size = latest.total_bytes
         if size >= limit:
             continue
         if best is None or size < best_size:

@@ -204,8 +204,7 @@ def _merge_worth_it(
     new record; past the bound, inserts go to a new file group, which the next writes fill."""
     if file_slice.base_file is None:
         return False
-    size = file_slice.base_file.size + sum(f.size for f in file_slice.log_files)
-    if size < settings.small_file_floor:
+    if file_slice.total_bytes < settings.small_file_floor:
         return True
     pf = storage.parquet_file(file_slice.base_file.path, file_slice.base_file.size)
     return bool(pf.metadata.num_rows <= settings.small_file_rewrite * inserts)
