@@ -141,11 +141,6 @@ class Storage:
             return os.path.exists(self.full_path(rel))
         return bool(self.fs.exists(self.full_path(rel)))
 
-    def size(self, rel: str) -> int:
-        if self._local:
-            return os.path.getsize(self.full_path(rel))
-        return int(self.fs.size(self.full_path(rel)))
-
     def modified(self, rel: str) -> float | None:
         """Last modification time (seconds since the epoch), or None if the file is absent."""
         path = self.full_path(rel)

@@ -236,7 +236,7 @@ def test_a_write_rolled_back_under_it_does_not_commit(
         meta = t._meta
         timeline = meta.timeline()
         (mine,) = [i for i in timeline.pending_writes if i.time == self.instant_time]
-        rollback_instant(meta, mine, timeline)  # what the other writer does
+        rollback_instant(meta, mine)  # what the other writer does
         return stats
 
     monkeypatch.setattr(executor_module.WriteExecutor, "run", rolled_back_meanwhile)

@@ -41,7 +41,6 @@ from hudiwrite.read.fsview import list_all_partitions
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
-from hudiwrite.timeline.timeline import Timeline
 from hudiwrite.write.markers import IOType, Markers
 
 __all__ = ["rollback_failed_writes", "rollback_instant"]
@@ -100,14 +99,14 @@ def _rollback_failed_writes(meta: MetaClient, heartbeat_interval: float) -> tupl
         completed = Instant(failed.time, failed.action, State.COMPLETED)
         if meta.storage.exists(meta.instant_path(completed)):
             continue
-        rollback_instant(meta, failed, timeline)
+        rollback_instant(meta, failed)
         done.append(failed)
     return tuple(done)
 
 
-def rollback_instant(meta: MetaClient, failed: Instant, timeline: Timeline) -> str:
+def rollback_instant(meta: MetaClient, failed: Instant) -> str:
     """Roll back one failed write; returns the rollback instant."""
-    plan = _plan(meta, failed, timeline)
+    plan = _plan(meta, failed)
     data = write_single_record(schema_json("HoodieRollbackPlan"), plan)
     instant_time, _ = meta.reserve_instant(Action.ROLLBACK, data)
     _execute(meta, instant_time, plan, resume=False)
@@ -157,14 +156,20 @@ def _candidates(meta: MetaClient, failed: Instant) -> Iterable[tuple[str, str]]:
                 yield partition, f.name
 
 
-def _plan(meta: MetaClient, failed: Instant, timeline: Timeline) -> dict[str, Any]:
+def _plan(meta: MetaClient, failed: Instant) -> dict[str, Any]:
     storage = meta.storage
     deletes: dict[str, list[str]] = {}
     appends: dict[tuple[str, str, str], dict[str, int]] = {}
-    for partition, name in sorted(set(_candidates(meta, failed))):
+    candidates = sorted(set(_candidates(meta, failed)))
+    # What is on storage, one listing per partition (not a request per candidate file).
+    sizes = {
+        partition: {f.name: f.size for f in storage.list_files(partition)}
+        for partition in {p for p, _ in candidates}
+    }
+    for partition, name in candidates:
         rel = join_partition(partition, name)
         log = parse_log_file_name(name)
-        exists = storage.exists(rel)
+        exists = name in sizes[partition]
         if log is not None and log.base_instant != failed.time and not exists:
             # A marker whose log was never written: nothing to neutralise, but the
             # partition stays in the plan (the failed write may have created it).
@@ -175,7 +180,7 @@ def _plan(meta: MetaClient, failed: Instant, timeline: Timeline) -> dict[str, An
             deletes.setdefault(partition, []).append(_display(storage, rel, scheme=False))
             continue
         key = (partition, log.file_id, log.base_instant)
-        appends.setdefault(key, {})[_display(storage, rel, scheme=True)] = storage.size(rel)
+        appends.setdefault(key, {})[_display(storage, rel, scheme=True)] = sizes[partition][name]
     requests: list[dict[str, Any]] = [
         {
             "partitionPath": partition,
