@@ -22,6 +22,7 @@ import orjson
 import pyarrow as pa
 
 from hudiwrite.exceptions import SchemaMismatchError, UnsupportedTypeError
+from hudiwrite.model.columns import META_FIELDS
 
 __all__ = [
     "META_FIELDS",
@@ -36,14 +37,6 @@ __all__ = [
     "without_meta_fields",
 ]
 
-#: The five meta columns that lead every stored record, in order (protocol §7.1).
-META_FIELDS: tuple[str, ...] = (
-    "_hoodie_commit_time",
-    "_hoodie_commit_seqno",
-    "_hoodie_record_key",
-    "_hoodie_partition_path",
-    "_hoodie_file_name",
-)
 
 AvroSchema = dict[str, Any]
 

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hudiwrite.formats.bloomfilter import BloomFilterConfig, bloom_footer
+from hudiwrite.model.columns import FILE_NAME, RECORD_KEY
 
 __all__ = [
     "AVRO_SCHEMA_KEY",
@@ -27,7 +28,6 @@ MIN_KEY = "hoodie_min_record_key"
 MAX_KEY = "hoodie_max_record_key"
 AVRO_SCHEMA_KEY = "parquet.avro.schema"
 WRITER_MODEL_KEY = "writer.model.name"
-RECORD_KEY_COLUMN = "_hoodie_record_key"
 
 _NON_BMP = "[\U00010000-\U0010ffff]"
 
@@ -63,6 +63,16 @@ def key_range(keys: pa.ChunkedArray | pa.Array) -> tuple[str, str] | None:
     return bounds["min"].as_py(), bounds["max"].as_py()
 
 
+def with_file_name(rows: pa.Table, name: str) -> pa.Table:
+    """Stored records moved into base file ``name``: the ``_hoodie_file_name`` meta column
+    rewritten, the other meta columns kept (as Hudi's merge handle and compactor do)."""
+    return rows.set_column(
+        rows.schema.get_field_index(FILE_NAME),
+        FILE_NAME,
+        pa.repeat(pa.scalar(name, pa.string()), rows.num_rows),
+    )
+
+
 class BaseFileWriter:
     """Writes one base file, row group by row group, and seals it with Hudi's footer."""
 
@@ -88,7 +98,7 @@ class BaseFileWriter:
         if table.num_rows == 0:
             return
         self._writer.write_table(table, row_group_size=table.num_rows)
-        self._keys.extend(table.column(RECORD_KEY_COLUMN).chunks)
+        self._keys.extend(table.column(RECORD_KEY).chunks)
         self.num_rows += table.num_rows
 
     def bytes_written(self) -> int:

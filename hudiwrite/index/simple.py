@@ -23,13 +23,13 @@ import pyarrow.compute as pc
 
 from hudiwrite.exceptions import UnsupportedTableError
 from hudiwrite.formats.parquet import MAX_KEY, MIN_KEY, key_range
+from hudiwrite.model.columns import PARTITION_PATH, RECORD_KEY
 from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.storage import Storage
 
 __all__ = ["FILE_ID", "KeyCache", "lookup_keys", "remember_written_keys"]
 
-RECORD_KEY = "_hoodie_record_key"
-PARTITION = "_hoodie_partition_path"
+PARTITION = PARTITION_PATH
 FILE_ID = "__file_id"
 
 

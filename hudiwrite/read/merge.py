@@ -45,15 +45,13 @@ from hudiwrite.formats.logblock import (
     read_parquet_block_content,
 )
 from hudiwrite.formats.logfile import CorruptBlock, LogFileBlock, iter_blocks
+from hudiwrite.model.columns import IS_DELETED, OPERATION, RECORD_KEY
 from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.model.tableconfig import MergeSemantics as Semantics
 from hudiwrite.storage import Storage
 
 __all__ = ["MergeSettings", "Semantics", "iter_slice", "read_base", "read_slice"]
 
-RECORD_KEY = "_hoodie_record_key"
-IS_DELETED = "_hoodie_is_deleted"
-OPERATION = "_hoodie_operation"
 
 _KIND = "__kind"  # 0 data, 1 delete
 _ORD = "__ord"

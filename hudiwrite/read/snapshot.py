@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from hudiwrite.exceptions import InvalidOptionError, UnsupportedTableError
 from hudiwrite.formats.avro_schema import META_FIELDS
+from hudiwrite.model.columns import COMMIT_TIME, IS_DELETED, OPERATION, RECORD_KEY
 from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.model.keys import partition_values
 from hudiwrite.read.fsview import FileSystemView, list_all_partitions
@@ -31,7 +32,6 @@ __all__ = ["Filter", "ReadPlan", "plan_incremental", "plan_snapshot", "table_sch
 Filter = tuple[str, str, Any]
 
 _OPS = ("=", "==", "!=", "<", "<=", ">", ">=", "in", "not in")
-COMMIT_TIME = "_hoodie_commit_time"
 
 
 def table_schema(meta: MetaClient, timeline: Timeline) -> TableSchema | None:
@@ -65,7 +65,7 @@ class ReadPlan:
         if self.columns is None:
             return self.schema
         needed = set(self.columns) | set(self.filter_columns)
-        needed |= {"_hoodie_record_key", "_hoodie_is_deleted", "_hoodie_operation"}
+        needed |= {RECORD_KEY, IS_DELETED, OPERATION}
         if self.settings.ordering_field:
             needed.add(self.settings.ordering_field)
         return pa.schema([f for f in self.schema if f.name in needed])

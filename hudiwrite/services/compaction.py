@@ -21,12 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
-import pyarrow as pa
 
 from hudiwrite.concurrency.heartbeat import Heartbeat, commit_lock
 from hudiwrite.formats.avro_ocf import write_single_record
 from hudiwrite.formats.hudi_avro_schemas import schema_json
-from hudiwrite.formats.parquet import BaseFileWriter
+from hudiwrite.formats.parquet import BaseFileWriter, with_file_name
 from hudiwrite.index.simple import remember_written_keys
 from hudiwrite.model.filegroup import BaseFile, FileSlice, LogFile
 from hudiwrite.model.naming import (
@@ -51,7 +50,6 @@ __all__ = ["plan_operations", "run_compaction", "should_compact"]
 
 log = logging.getLogger("hudiwrite")
 
-FILE_NAME = "_hoodie_file_name"
 PLAN_VERSION = 2  # operations name files, not paths
 
 
@@ -224,11 +222,7 @@ def execute(
         rel = join_partition(partition, name)
         io_type = IOType.MERGE if file_slice.base_file is not None else IOType.CREATE
         markers.create(partition, name, io_type)
-        rows = rows.set_column(
-            rows.schema.get_field_index(FILE_NAME),
-            FILE_NAME,
-            pa.repeat(pa.scalar(name, pa.string()), rows.num_rows),
-        )
+        rows = with_file_name(rows, name)
         with storage.open_output(rel) as sink:
             writer = BaseFileWriter(
                 sink, full, schema.avro_with_meta_json, compression=settings.compression

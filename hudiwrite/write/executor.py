@@ -26,7 +26,7 @@ from hudiwrite.formats.logblock import (
     ordering_kind_for,
     parquet_data_block,
 )
-from hudiwrite.formats.parquet import BaseFileWriter
+from hudiwrite.formats.parquet import BaseFileWriter, with_file_name
 from hudiwrite.index.simple import FILE_ID, remember_written_keys
 from hudiwrite.model.naming import (
     PARTITION_METAFILE,
@@ -48,9 +48,6 @@ from hudiwrite.write.source import ORDERING, PARTITION, RECORD_KEY, PreparedInpu
 
 __all__ = ["Journal", "WriteExecutor"]
 
-COMMIT_TIME = "_hoodie_commit_time"
-SEQNO = "_hoodie_commit_seqno"
-FILE_NAME = "_hoodie_file_name"
 
 #: Rows written into the first row group of a new base file before its size is known.
 _PROBE_ROWS = 65_536
@@ -170,12 +167,7 @@ class _PartitionInserts:
                 MergeSettings(ex.ctx.ordering_field, ex.ctx.merge_semantics),
                 is_committed=ex.is_committed,
             )
-            old = old.set_column(
-                old.schema.get_field_index(FILE_NAME),
-                FILE_NAME,
-                pa.repeat(pa.scalar(name, pa.string()), old.num_rows),
-            )
-            self.writer.write(old)
+            self.writer.write(with_file_name(old, name))
 
     def _write_group(self, n: int) -> None:
         if self.writer is None:

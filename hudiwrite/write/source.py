@@ -27,6 +27,7 @@ from hudiwrite.exceptions import (
     UnsupportedTypeError,
 )
 from hudiwrite.formats.avro_schema import META_FIELDS
+from hudiwrite.model.columns import IS_DELETED, PARTITION_PATH, RECORD_KEY
 from hudiwrite.model.keys import column_by_path
 from hudiwrite.write.context import TableSchema, WriteContext
 
@@ -40,9 +41,7 @@ __all__ = [
     "prepare_input",
 ]
 
-RECORD_KEY = "_hoodie_record_key"
-PARTITION = "_hoodie_partition_path"
-IS_DELETED = "_hoodie_is_deleted"
+PARTITION = PARTITION_PATH
 ROW_ID = "__row_id"
 ORDERING = "__ordering"
 
