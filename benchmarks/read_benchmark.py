@@ -672,14 +672,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--role", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.quick and args.rows == 1_000_000:
-        args.rows = 20_000
-    if args.repeat is None:
-        args.repeat = 1 if args.quick else 3
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    sizes = Sizes(args.rows, args.quick)
+    args, sizes = wb.parse_sizes(parser, argv)
 
     if args.role:  # child process
         run_child(args, sizes)

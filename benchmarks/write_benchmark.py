@@ -701,6 +701,20 @@ def environment() -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+def parse_sizes(
+    parser: argparse.ArgumentParser, argv: list[str] | None
+) -> tuple[argparse.Namespace, Sizes]:
+    """Parse the arguments both benchmarks share (--rows, --quick, --repeat) into sizes."""
+    args = parser.parse_args(argv)
+    if args.quick and args.rows == 1_000_000:
+        args.rows = 20_000
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else 3
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args, Sizes(args.rows, args.quick)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the load (A)")
@@ -725,14 +739,7 @@ def main(argv: list[str] | None = None) -> int:
         "--scenario", choices=[*sorted(SCENARIOS), "checkB", "checkC"], help=argparse.SUPPRESS
     )
     parser.add_argument("--work", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.quick and args.rows == 1_000_000:
-        args.rows = 20_000
-    if args.repeat is None:
-        args.repeat = 1 if args.quick else 3
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    sizes = Sizes(args.rows, args.quick)
+    args, sizes = parse_sizes(parser, argv)
 
     if args.scenario:  # child process
         run_child(args.scenario, Path(args.work), sizes, args.repeat)
