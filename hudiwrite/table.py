@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 import pyarrow as pa
 
-from hudiwrite.concurrency.heartbeat import Heartbeat
+from hudiwrite.concurrency.heartbeat import SERVICES_LOCK, Heartbeat
 from hudiwrite.config import TableOptions
 from hudiwrite.exceptions import (
     CommitConflictError,
@@ -122,10 +122,6 @@ def _default_table_name(uri: str) -> str:
     if name[0].isdigit():
         name = "_" + name
     return name
-
-
-#: The lock (``.hoodie/.aux/.locks/``) the process running table services holds.
-SERVICES_LOCK = "table-services"
 
 
 class HudiTable:
@@ -399,8 +395,7 @@ class HudiTable:
             return
         if not steps:
             return
-        opts = self._options
-        lock = Heartbeat.lock(self._meta.storage, SERVICES_LOCK, opts.heartbeat_interval)
+        lock = self._try_services_lock()
         if lock is None:
             log.info("table services of %s run in another process; skipped", self.uri)
             return
@@ -447,11 +442,14 @@ class HudiTable:
             steps.append(("archival", self._archive))
         return steps
 
+    def _try_services_lock(self) -> Heartbeat | None:
+        return Heartbeat.lock(self._meta.storage, SERVICES_LOCK, self._options.heartbeat_interval)
+
     @contextlib.contextmanager
     def _services_lock(self) -> Iterator[None]:
         """Compaction scheduling, cleaning and archival run in one process at a time: two
         would plan overlapping compactions or clean and archive the same instants."""
-        lock = Heartbeat.lock(self._meta.storage, SERVICES_LOCK, self._options.heartbeat_interval)
+        lock = self._try_services_lock()
         if lock is None:
             raise CommitConflictError(
                 f"table services of {self.uri} are running in another process; try again later"

@@ -466,7 +466,7 @@ def test_local_listing_skips_a_file_removed_while_listing(
 
 
 def test_one_process_rolls_back_at_a_time(tmp_path: Path) -> None:
-    from hudiwrite.services.rollback import ROLLBACK_LOCK
+    from hudiwrite.concurrency.heartbeat import ROLLBACK_LOCK
 
     path = tmp_path / "t"
     t = _table(path)

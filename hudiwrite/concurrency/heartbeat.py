@@ -34,6 +34,8 @@ __all__ = [
     "COMMIT_LOCK",
     "HEARTBEAT_DIR",
     "LOCK_DIR",
+    "ROLLBACK_LOCK",
+    "SERVICES_LOCK",
     "TOLERABLE_MISSES",
     "Heartbeat",
     "commit_lock",
@@ -229,6 +231,10 @@ def file_alive(storage: Storage, rel: str, interval: float, now: float | None = 
 #: The lock a write holds from its conflict check to its completed file, and compaction
 #: scheduling while it plans.
 COMMIT_LOCK = "commit"
+#: The lock of the process scheduling compactions, cleaning or archiving.
+SERVICES_LOCK = "table-services"
+#: The lock held while failed writes are rolled back.
+ROLLBACK_LOCK = "rollback"
 
 
 @contextlib.contextmanager

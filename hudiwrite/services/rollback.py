@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from hudiwrite.concurrency.heartbeat import Heartbeat, heartbeat_path, is_alive
+from hudiwrite.concurrency.heartbeat import ROLLBACK_LOCK, Heartbeat, heartbeat_path, is_alive
 from hudiwrite.exceptions import CorruptTableError
 from hudiwrite.formats.avro_ocf import read_single_record, write_single_record
 from hudiwrite.formats.hudi_avro_schemas import schema_json
@@ -46,9 +46,6 @@ from hudiwrite.write.markers import IOType, Markers
 __all__ = ["rollback_failed_writes", "rollback_instant"]
 
 log = logging.getLogger(__name__)
-
-#: The lock held while failed writes are rolled back (``.hoodie/.aux/.locks/``).
-ROLLBACK_LOCK = "rollback"
 
 #: The write token Java's rollback uses for the command-block log files it writes [V].
 ROLLBACK_TOKEN = "1-0-1"
