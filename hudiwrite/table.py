@@ -29,6 +29,7 @@ from hudiwrite.formats.avro_schema import (
     create_schema_style,
 )
 from hudiwrite.model.keys import KeyGenerator, column_by_path
+from hudiwrite.model.naming import ARCHIVE_FOLDER
 from hudiwrite.model.tableconfig import (
     PAYLOAD_MERGER_STRATEGY,
     Keys,
@@ -203,7 +204,7 @@ class HudiTable:
             Keys.HIVE_STYLE: str(hive_style_partitioning).lower(),
             Keys.URL_ENCODE: str(options.url_encode_partitions).lower(),
             Keys.DROP_PARTITION_COLUMNS: "false",
-            Keys.ARCHIVELOG_FOLDER: "archived",
+            Keys.ARCHIVELOG_FOLDER: ARCHIVE_FOLDER,
             Keys.PAYLOAD_CLASS: options.payload_class,
             Keys.MERGER_STRATEGY: PAYLOAD_MERGER_STRATEGY,
             Keys.CREATE_SCHEMA: avro_json(create_schema_style(table_schema_.avro)),

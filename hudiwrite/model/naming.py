@@ -14,6 +14,7 @@ import uuid
 import attrs
 
 __all__ = [
+    "ARCHIVE_FOLDER",
     "AUX_DIR",
     "HOODIE_DIR",
     "MARKER_DIR",
@@ -37,6 +38,8 @@ __all__ = [
 HOODIE_DIR = ".hoodie"
 #: Direct markers, one folder per instant (``.hoodie/.temp/<instant>/``).
 MARKER_DIR = f"{HOODIE_DIR}/.temp"
+#: Default folder of the archived timeline, under ``.hoodie`` (``hoodie.archivelog.folder``).
+ARCHIVE_FOLDER = "archived"
 #: Auxiliary metadata: 0.x copies of compaction plans, bootstrap index, hudiwrite's locks.
 AUX_DIR = f"{HOODIE_DIR}/.aux"
 #: Written in every partition directory; partition discovery by listing looks for it.

@@ -43,7 +43,7 @@ from hudiwrite.formats.logblock import (
     encode_block,
 )
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
-from hudiwrite.model.naming import AUX_DIR, HOODIE_DIR
+from hudiwrite.model.naming import ARCHIVE_FOLDER, AUX_DIR, HOODIE_DIR
 from hudiwrite.model.tableconfig import Keys
 from hudiwrite.services.clean import earliest_clean_retained
 from hudiwrite.services.settings import ArchiveResult, ArchiveSettings
@@ -109,7 +109,7 @@ _KEPT: Final = frozenset({Action.SAVEPOINT, Action.RESTORE, Action.INDEXING})
 
 def archive_dir(meta: MetaClient) -> str:
     """``.hoodie/<hoodie.archivelog.folder>`` (HoodieTableMetaClient.getArchivePath)."""
-    folder = meta.config.props.get(Keys.ARCHIVELOG_FOLDER) or "archived"
+    folder = meta.config.props.get(Keys.ARCHIVELOG_FOLDER) or ARCHIVE_FOLDER
     return f"{HOODIE_DIR}/{folder.strip('/')}"
 
 

@@ -9,7 +9,7 @@ from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.exceptions import CommitConflictError, CorruptTableError, TableNotFoundError
 from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed
-from hudiwrite.model.naming import AUX_DIR, HOODIE_DIR, MARKER_DIR
+from hudiwrite.model.naming import ARCHIVE_FOLDER, AUX_DIR, HOODIE_DIR, MARKER_DIR
 from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE, TableConfig
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
@@ -29,7 +29,7 @@ TABLE_DIRS = (
     f"{AUX_DIR}/.bootstrap/.fileids",
     f"{HOODIE_DIR}/.schema",
     MARKER_DIR,
-    f"{HOODIE_DIR}/archived",
+    f"{HOODIE_DIR}/{ARCHIVE_FOLDER}",
 )
 METADATA_TABLE_DIR = f"{HOODIE_DIR}/metadata"
 
