@@ -238,11 +238,22 @@ class Storage:
     def makedirs(self, rel: str) -> None:
         self.fs.makedirs(self.full_path(rel), exist_ok=True)
 
+    def _drop_hadoop_checksum(self, path: str) -> None:
+        """Remove the ``.<name>.crc`` that Hadoop's local filesystem keeps beside a file it
+        wrote (``ChecksumFileSystem.getChecksumFile``). Spark-Hudi verifies a file against it
+        on every read, so a file hudiwrite rewrites or deletes must not keep a stale one:
+        Java would refuse the new ``hoodie.properties`` with a checksum error."""
+        if self._local:
+            crc = posixpath.join(posixpath.dirname(path), f".{posixpath.basename(path)}.crc")
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(crc)
+
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Write (or overwrite) a whole file."""
         path = self.full_path(rel)
         if self._local:
             self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+            self._drop_hadoop_checksum(path)
         self.fs.pipe_file(path, data)
 
     def create_exclusive(self, rel: str, data: bytes) -> None:
@@ -265,6 +276,7 @@ class Storage:
                 os.link(tmp, path)
             finally:
                 os.unlink(tmp)
+            self._drop_hadoop_checksum(path)  # one left by a deleted file of that name
             return
         if self._s3:
             try:
@@ -290,13 +302,16 @@ class Storage:
         path = self.full_path(rel)
         if self._local:
             self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+            self._drop_hadoop_checksum(path)
         with self.fs.open(path, "wb") as f:
             yield f
 
     def delete(self, rel: str) -> None:
         """Delete one file; a missing file is not an error."""
+        path = self.full_path(rel)
         with contextlib.suppress(FileNotFoundError):
-            self.fs.rm_file(self.full_path(rel))
+            self.fs.rm_file(path)
+        self._drop_hadoop_checksum(path)
 
     def delete_if_present(self, rel: str) -> bool:
         """Delete one file; whether it was there (Hadoop's ``FileSystem.delete`` result).
@@ -307,6 +322,7 @@ class Storage:
                 os.remove(path)
             except FileNotFoundError:
                 return False
+            self._drop_hadoop_checksum(path)
             return True
         self.fs.invalidate_cache(path)
         if not self.fs.exists(path):
