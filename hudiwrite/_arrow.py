@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,6 +14,7 @@ __all__ = [
     "sequence_strings",
     "sort_indices",
     "take_last_per_key",
+    "type_paths",
 ]
 
 
@@ -115,3 +116,28 @@ def _cast(col: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
             )
         return pa.chunked_array(chunks, type=target)
     return col.cast(target)
+
+
+def type_paths(schema: pa.Schema, predicate: Callable[[pa.DataType], bool]) -> list[str]:
+    """Column paths (``st.inner``, ``lst[]``, ``mp{}``) whose type satisfies ``predicate``, at
+    any depth: inside structs, list items and map values."""
+    found: list[str] = []
+
+    def walk(dtype: pa.DataType, path: str) -> None:
+        if predicate(dtype):
+            found.append(path)
+        if pa.types.is_struct(dtype):
+            for child in dtype:
+                walk(child.type, f"{path}.{child.name}")
+        elif pa.types.is_map(dtype):
+            walk(dtype.item_type, f"{path}{{}}")
+        elif (
+            pa.types.is_list(dtype)
+            or pa.types.is_large_list(dtype)
+            or pa.types.is_fixed_size_list(dtype)
+        ):
+            walk(dtype.value_type, f"{path}[]")
+
+    for field in schema:
+        walk(field.type, field.name)
+    return found

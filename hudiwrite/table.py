@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 import pyarrow as pa
 
+from hudiwrite._arrow import type_paths
 from hudiwrite.concurrency.heartbeat import SERVICES_LOCK, Heartbeat
 from hudiwrite.config import TableOptions
 from hudiwrite.exceptions import (
@@ -173,6 +174,15 @@ class HudiTable:
                 f"table_name {name!r} must be letters, digits and '_' (it names Avro records)"
             )
         data_schema = pa.schema([f for f in schema if f.name not in META_FIELDS])
+        layout = layout_for_version(options.table_version)
+        naive = type_paths(data_schema, lambda t: pa.types.is_timestamp(t) and t.tz is None)
+        if naive and not layout.local_timestamps:
+            raise UnsupportedTypeError(
+                f"column(s) {', '.join(naive)}: timestamps without a time zone cannot be stored "
+                f"in a table of version {options.table_version} (Hudi 0.x, which Spark-Hudi 0.15 "
+                "and Athena read, has no such type); give them one, e.g. "
+                "cast to pa.timestamp('us', tz='UTC')"
+            )
         table_schema_ = TableSchema.from_arrow(data_schema, name)
         keygen = KeyGenerator.infer(
             keys,
@@ -196,9 +206,7 @@ class HudiTable:
             Keys.NAME: name,
             Keys.TYPE: _MOR,
             Keys.VERSION: str(options.table_version),
-            Keys.TIMELINE_LAYOUT: str(
-                layout_for_version(options.table_version).timeline_layout_version
-            ),
+            Keys.TIMELINE_LAYOUT: str(layout.timeline_layout_version),
             Keys.RECORD_KEY_FIELDS: ",".join(keys),
             Keys.KEYGEN_CLASS: keygen.class_name,
             Keys.HIVE_STYLE: str(hive_style_partitioning).lower(),

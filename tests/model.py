@@ -28,6 +28,10 @@ def freeze(value: Any) -> Any:
     """A hashable, order-stable form of an Arrow ``to_pylist`` value."""
     if isinstance(value, dict):
         return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    if isinstance(value, list) and value and all(isinstance(v, tuple) for v in value):
+        # a map (Arrow gives its entries as (key, value) tuples): entries have no order,
+        # and Java's readers hand them out in hash order
+        return ("map", tuple(sorted(((freeze(k), freeze(v)) for k, v in value), key=repr)))
     if isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
@@ -44,7 +48,13 @@ class TableModel:
         key_of: Callable[[Row], str],
         partition_of: Callable[[Row], str],
         ordering: str | None,
+        merge: str = "latest",
     ) -> None:
+        """``merge``: ``"latest"`` (OverwriteWithLatestAvroPayload: a newer commit wins) or
+        ``"ordering"`` (DefaultHoodieRecordPayload: a record already in the table is kept
+        against a newer commit's record with a smaller ordering value)."""
+        assert merge in ("latest", "ordering")
+        self.merge = merge
         self.columns = list(columns)
         self.key_of = key_of
         self.partition_of = partition_of
@@ -52,6 +62,8 @@ class TableModel:
         self.snapshot: dict[Key, tuple[Row, str]] = {}
         self.base: dict[Key, tuple[Row, str]] = {}
         self.history: list[tuple[str, dict[Key, tuple[Row, str]]]] = []
+        #: What each commit wrote: key -> its winning row, or None for a delete.
+        self.writes: dict[str, dict[Key, Row | None]] = {}
         self.compactions = 0
 
     def _winners(self, rows: Sequence[Row]) -> dict[Key, Row]:
@@ -69,12 +81,22 @@ class TableModel:
 
     def upsert(self, rows: Sequence[Row], instant: str) -> tuple[int, int, int]:
         inserted = updated = 0
-        for k, row in self._winners(rows).items():
+        winners = self._winners(rows)
+        self.writes[instant] = dict(winners)
+        for k, row in winners.items():
             if k in self.base:
                 updated += 1
             else:
                 self.base[k] = (row, instant)
                 inserted += 1
+            current = self.snapshot.get(k)
+            if (
+                self.merge == "ordering"
+                and current is not None
+                and self.ordering is not None
+                and current[0][self.ordering] > row[self.ordering]
+            ):
+                continue  # the stored record's greater ordering value wins
             self.snapshot[k] = (row, instant)
         return inserted, updated, 0
 
@@ -83,10 +105,12 @@ class TableModel:
 
     def insert(self, rows: Sequence[Row], instant: str, policy: str) -> tuple[int, int, int]:
         inserted = updated = 0
+        written = self.writes.setdefault(instant, {})
         for k, row in self._winners(rows).items():
             if k in self.snapshot:
                 assert policy == "drop"
                 continue
+            written[k] = row
             if k in self.base:  # deleted earlier: revived through the log
                 updated += 1
             else:
@@ -103,6 +127,7 @@ class TableModel:
             if k in seen:
                 continue
             seen.add(k)
+            self.writes.setdefault(instant, {})[k] = None
             if k in self.base:
                 deleted += 1
             self.snapshot.pop(k, None)
@@ -147,10 +172,26 @@ class TableModel:
 
     def expected_incremental(self, start: int, end: int) -> Counter[Any]:
         """Records written by commits ``start+1 .. end`` (history indices; ``start`` -1 means
-        from the first commit), as of ``end``."""
-        instants = {t for t, _ in self.history[start + 1 : end + 1]}
-        state = self.history[end][1]
-        return self._expected({k: v for k, v in state.items() if v[1] in instants}, self.columns)
+        from the first commit), as Java's incremental query returns them: each key's writes
+        in the window merged with one another only (the query reads just the files those
+        commits wrote), so under ``"ordering"`` a write that lost to an older record outside
+        the window still shows. That holds while no base file was rewritten (compaction,
+        small-file merge) inside the window; for ``"latest"`` it is always the state as of
+        ``end`` restricted to the window's commits."""
+        folded: dict[Key, tuple[Row, str] | None] = {}
+        for instant, _ in self.history[start + 1 : end + 1]:
+            for k, row in self.writes.get(instant, {}).items():
+                current = folded.get(k)
+                if row is None:
+                    folded[k] = None
+                elif (
+                    current is None
+                    or self.merge == "latest"
+                    or self.ordering is None
+                    or not current[0][self.ordering] > row[self.ordering]
+                ):
+                    folded[k] = (row, instant)
+        return self._expected({k: v for k, v in folded.items() if v is not None}, self.columns)
 
     def expected_read_optimized(self) -> Counter[Any]:
         return self._expected(self.base, self.columns)
@@ -172,10 +213,29 @@ class TableModel:
         return out
 
 
-def diff(expected: Counter[Any], actual: Counter[Any]) -> str:
+def diff(expected: Counter[Any], actual: Counter[Any], columns: Sequence[str] = ()) -> str:
+    """What differs between two multisets of model rows. With ``columns`` (the model's data
+    columns), a missing and an unexpected row of the same record key are shown as the
+    columns whose values differ."""
     missing = expected - actual
     extra = actual - expected
     lines = [f"missing {len(missing)}, unexpected {len(extra)}"]
+    names = ["_hoodie_record_key", "_hoodie_partition_path", "_hoodie_commit_time", *columns]
+    if columns:
+        by_key = {row[0]: row for row in extra}
+        for row in list(missing)[:8]:
+            other = by_key.pop(row[0], None)
+            if other is None:
+                lines.append(f"  - {row}")
+                continue
+            changed = [
+                f"{names[i]}: model {a!r}, read {b!r}"
+                for i, (a, b) in enumerate(zip(row, other, strict=True))
+                if a != b
+            ]
+            lines.append(f"  ~ key {row[0]!r}: " + "; ".join(changed))
+        lines += [f"  + {r}" for r in list(by_key.values())[:5]]
+        return "\n".join(lines)
     lines += [f"  - {r}" for r in list(missing)[:5]]
     lines += [f"  + {r}" for r in list(extra)[:5]]
     return "\n".join(lines)

@@ -18,18 +18,12 @@ from hudiwrite.formats.hudi_avro_schemas import parsed
 from hudiwrite.formats.logblock import BlockType, HeaderKey
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
 from hudiwrite.services import rollback as rollback_module
-from hudiwrite.storage import Storage
-from hudiwrite.timeline import metaclient
-from hudiwrite.write import transaction
+from tests.crash import Crash, crash_at
 
 SCHEMA = pa.schema(
     [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.int64())]
 )
 OPTIONS = hw.TableOptions(compaction_delta_commits=None, auto_clean=False, auto_archive=False)
-
-
-class Crash(BaseException):
-    """A process death: not an Exception, and the write's own clean-up is disabled."""
 
 
 def _batch(ids: list[str], ts: int, cities: list[str]) -> pa.Table:
@@ -71,57 +65,6 @@ def _committed_table(path: Path) -> hw.HudiTable:
 FAILING = _batch(["a", "c", "n1", "n2"], 9, ["sf", "la", "sf", "ny"])
 
 
-def _crash_at(monkeypatch: pytest.MonkeyPatch, step: str, nth: int = 0) -> None:
-    monkeypatch.setattr(transaction._Transaction, "abort", lambda self: None)
-    if step == "after_requested":
-        real = metaclient.MetaClient.write_instant
-
-        def write_instant(self: Any, instant: Any, content: bytes = b"") -> None:
-            if instant.state is hw.State.INFLIGHT and instant.action == "deltacommit":
-                raise Crash(step)
-            real(self, instant, content)
-
-        monkeypatch.setattr(metaclient.MetaClient, "write_instant", write_instant)
-    elif step == "after_inflight":
-
-        def run(self: Any, prepared: Any) -> Any:
-            raise Crash(step)
-
-        monkeypatch.setattr(transaction.WriteExecutor, "run", run)
-    elif step == "after_data_file":
-        # Die when the (nth+1)-th data file is about to be written.
-        count = {"n": 0}
-        real_write = Storage.write_bytes
-        real_open = Storage.open_output
-
-        def tick(rel: str) -> None:
-            name = rel.rsplit("/", 1)[-1]
-            if ".marker." in rel or name.startswith(".hoodie"):
-                return
-            if count["n"] == nth + 1:
-                raise Crash(step)
-            count["n"] += 1
-
-        def write_bytes(self: Any, rel: str, data: bytes) -> None:
-            tick(rel)
-            real_write(self, rel, data)
-
-        def open_output(self: Any, rel: str) -> Any:
-            tick(rel)
-            return real_open(self, rel)
-
-        monkeypatch.setattr(Storage, "write_bytes", write_bytes)
-        monkeypatch.setattr(Storage, "open_output", open_output)
-    elif step == "before_completed":
-
-        def commit(self: Any, *args: Any) -> None:
-            raise Crash(step)
-
-        monkeypatch.setattr(transaction._Transaction, "commit", commit)
-    else:  # pragma: no cover
-        raise AssertionError(step)
-
-
 STEPS = [
     ("after_requested", 0),
     ("after_inflight", 0),
@@ -141,7 +84,7 @@ def test_killed_write_is_rolled_back_by_the_next(
     committed = _state(t.to_arrow())
     files_before = _files(path)
     with monkeypatch.context() as m:
-        _crash_at(m, step, nth)
+        crash_at(m, step, nth)
         with pytest.raises(Crash):
             t.upsert(FAILING)
     (failed,) = [i for i in t.timeline if not i.is_completed]
@@ -200,7 +143,7 @@ def test_killed_rollback_is_finished_by_the_next(
     t = _committed_table(path)
     committed = _state(t.to_arrow())
     with monkeypatch.context() as m:
-        _crash_at(m, "before_completed")
+        crash_at(m, "before_completed")
         with pytest.raises(Crash):
             t.upsert(FAILING)
     (failed,) = [i for i in t.timeline if not i.is_completed]

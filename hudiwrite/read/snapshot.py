@@ -7,6 +7,7 @@ holds at most one slice in memory.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -236,7 +237,10 @@ def plan_snapshot(
     """The plan of a snapshot (or read-optimized) query as of ``as_of`` (default: latest)."""
     _check_readable(meta)
     full_timeline = meta.timeline()
-    timeline = full_timeline.as_of(_instant_arg(as_of, "as_of")) if as_of else full_timeline
+    if as_of:
+        as_of = _instant_arg(as_of, "as_of")
+        _check_not_cleaned(meta, full_timeline, as_of)
+    timeline = full_timeline.as_of(as_of) if as_of else full_timeline
     latest = timeline.latest_completed_write()
     schema = table_schema(meta, timeline)
     if schema is None or latest is None:
@@ -274,8 +278,14 @@ def plan_incremental(
 ) -> ReadPlan:
     """Records written by commits that completed after ``start`` and up to ``end``.
 
-    As Spark's incremental query on a MOR table: the file groups those commits wrote are read
-    as of ``end``, and the rows whose commit time is one of those commits are returned.
+    As Spark-Hudi's incremental query on a Merge-on-Read table
+    (``MergeOnReadIncrementalRelation``): a file-system view is built from the files those
+    commits wrote and nothing else (``listAffectedFilesForCommits``), its latest merged
+    slices as of ``end`` are merged with only the window's log blocks, and the rows whose
+    commit time is one of the window's commits are returned. A record written in the window
+    is therefore merged with the window's other writes of its key, not with older files: an
+    update that loses to an older record under DefaultHoodieRecordPayload is still returned,
+    as Java returns it.
     """
     _check_readable(meta)
     start = _instant_arg(start, "start")
@@ -292,35 +302,57 @@ def plan_incremental(
         stored = schema.arrow_with_meta if schema else _meta_only_schema()
         return _empty_plan(meta, stored, columns)
     stored = schema.arrow_with_meta
-    touched: set[tuple[str, str]] = set()
-    times = pa.array(sorted({i.time for i in writes}), pa.string())
+    affected: dict[str, set[str]] = {}  # partition -> names of the files the window wrote
     for instant in writes:
-        md = meta.commit_metadata(instant)
-        if md.compacted:
-            continue  # a compaction rewrites records; their commit times stay older
-        for stat in md.all_stats():
-            if stat.file_id:
-                touched.add((stat.partition_path or "", stat.file_id))
-    partitions = sorted({p for p, _ in touched})
-    view = FileSystemView.load(
-        meta.storage, timeline, partitions, replaced=meta.replaced_file_groups(timeline)
-    )
-    slices = tuple(
-        s for p in partitions for s in view.latest_slices(p) if (s.partition, s.file_id) in touched
-    )
-    latest = timeline.latest_completed_write()
-    query_time = latest.time if latest else writes[-1].time
+        for stat in meta.commit_metadata(instant).all_stats():
+            if stat.file_id and stat.path:
+                affected.setdefault(stat.partition_path or "", set()).add(
+                    posixpath.basename(stat.path)
+                )
+    listing = {
+        p: [f for f in meta.storage.list_files(p) if f.name in names]
+        for p, names in sorted(affected.items())
+    }
+    view = FileSystemView.build(timeline, listing, meta.replaced_file_groups(timeline))
+    slices = tuple(view.latest_slices())
+    window = frozenset(i.time for i in writes)
+    data_times = pa.array(sorted(window), pa.string())
     return ReadPlan(
         meta=meta,
         schema=stored,
         slices=slices,
         settings=MergeSettings(meta.config.precombine_field, meta.config.merge_semantics),
-        is_committed=_committed(timeline, query_time),
+        # only the window's log blocks (Java's includedInstantTimeSet)
+        is_committed=window.__contains__,
         read_optimized=False,
-        row_filter=pc.field(COMMIT_TIME).isin(times),
+        row_filter=pc.field(COMMIT_TIME).isin(data_times),
         columns=_check_columns(stored, columns),
         filter_columns=(COMMIT_TIME,),
     )
+
+
+def _check_not_cleaned(meta: MetaClient, timeline: Timeline, as_of: str) -> None:
+    """Refuse time travel to where the cleaner may have deleted files, as Java does
+    (``TimelineUtils.validateTimestampAsOf``): before the latest clean's earliest retained
+    commit or, when that clean kept file versions instead, before the first completed
+    write of the active timeline. Reading there would silently miss records."""
+    if not any(i.action == Action.CLEAN for i in timeline.completed):
+        return
+    earliest = meta.earliest_clean_retained(timeline)
+    if earliest is not None:
+        if as_of < earliest:
+            raise InvalidOptionError(
+                f"as_of {as_of} is older than {earliest}, the earliest commit the cleaner "
+                "retained: files that instant read may be gone (retain more commits with "
+                "TableOptions.clean_retained to travel further back)"
+            )
+        return
+    first = min((i.time for i in timeline.completed_writes), default=None)
+    if first is not None and as_of < first:
+        raise InvalidOptionError(
+            f"as_of {as_of} is older than the first commit of the active timeline "
+            f"({first}): it was cleaned or archived"
+        )
 
 
 def _check_readable(meta: MetaClient) -> None:
@@ -356,7 +388,9 @@ def _meta_only_schema() -> pa.Schema:
 
 def _instant_arg(value: str | None, name: str) -> str:
     text = str(value) if value is not None else ""
-    if not text.isdigit() or len(text) not in (8, 12, 14, 17):
+    # "000" (any run of zeros) is the "from the beginning" Hudi's docs pass to Spark
+    valid = text.isdigit() and (len(text) in (8, 12, 14, 17) or not text.strip("0"))
+    if not valid:
         raise InvalidOptionError(
             f"{name} must be an instant time like '20250331030642808' (yyyyMMddHHmmssSSS), "
             f"got {value!r}"

@@ -45,7 +45,6 @@ from hudiwrite.formats.logblock import (
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
 from hudiwrite.model.naming import ARCHIVE_FOLDER, AUX_DIR, HOODIE_DIR
 from hudiwrite.model.tableconfig import Keys
-from hudiwrite.services.clean import earliest_clean_retained
 from hudiwrite.services.settings import ArchiveResult, ArchiveSettings
 from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
@@ -600,7 +599,7 @@ def archive_due(meta: MetaClient, timeline: Timeline, settings: ArchiveSettings)
     table-services lock; :func:`run_archive` plans again under it)."""
     if meta.layout.has_completion_times or not meta.layout.writable:
         return False
-    earliest = earliest_clean_retained(meta, timeline)
+    earliest = meta.earliest_clean_retained(timeline)
     return bool(plan_archive(timeline, settings, earliest_clean_retained=earliest))
 
 
@@ -628,7 +627,7 @@ def run_archive(meta: MetaClient, settings: ArchiveSettings) -> ArchiveResult:
     names = [f.name for f in storage.list_files(meta.layout.timeline_dir)]
     timeline = Timeline.from_file_names(meta.layout, names)
     state_files = [i for i in (meta.layout.parse_instant_file(n) for n in names) if i is not None]
-    earliest = earliest_clean_retained(meta, timeline)
+    earliest = meta.earliest_clean_retained(timeline)
     groups = plan_archive(
         timeline, settings, earliest_clean_retained=earliest, state_files=state_files
     )
@@ -654,7 +653,7 @@ def run_archive(meta: MetaClient, settings: ArchiveSettings) -> ArchiveResult:
             tuple(i for i in timeline.instants if _group_key(i, timeline) not in recovered),
         )
         rest_states = [i for i in state_files if _group_key(i, timeline) not in recovered]
-        earliest = earliest_clean_retained(meta, rest)
+        earliest = meta.earliest_clean_retained(rest)
         groups = plan_archive(
             rest, settings, earliest_clean_retained=earliest, state_files=rest_states
         )

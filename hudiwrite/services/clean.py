@@ -128,18 +128,6 @@ def earliest_commit_to_retain(timeline: Timeline, retained: int) -> Instant | No
     return before[-1] if before else None
 
 
-def earliest_clean_retained(meta: MetaClient, timeline: Timeline) -> str | None:
-    """``earliestCommitToRetain`` of the latest completed clean that recorded one."""
-    cleans = [i for i in timeline.completed if i.action == Action.CLEAN]
-    for clean in reversed(cleans):
-        record = meta.clean_metadata(clean)
-        if record is None:
-            continue  # an empty completed clean (crash on HDFS/local): look further back
-        value = record.get("earliestCommitToRetain")
-        return str(value) if value else None
-    return None
-
-
 def clean_due(meta: MetaClient, timeline: Timeline, settings: CleanSettings) -> bool:
     """Whether a clean may have anything to do: an interrupted clean to finish, or (keep
     latest commits) an earliest retained commit past the last clean's. A cheap check so
@@ -151,7 +139,7 @@ def clean_due(meta: MetaClient, timeline: Timeline, settings: CleanSettings) -> 
     earliest = earliest_commit_to_retain(timeline, settings.retained)
     if earliest is None:
         return False
-    last = earliest_clean_retained(meta, timeline)
+    last = meta.earliest_clean_retained(timeline)
     return last is None or earliest.time > last
 
 
@@ -167,7 +155,7 @@ def partitions_to_clean(meta: MetaClient, timeline: Timeline, policy: str) -> li
     """
     if policy != KEEP_LATEST_COMMITS:
         return None
-    since = earliest_clean_retained(meta, timeline)
+    since = meta.earliest_clean_retained(timeline)
     start = timeline.start_time()
     if since is None or start is None or since < start:
         return None  # no earlier clean to continue from, or its window is archived

@@ -71,6 +71,11 @@ class TableLayout:
     log_named_by_slice: bool
     #: Whether hudiwrite can write tables of this version.
     writable: bool
+    #: Whether timestamps without a time zone (Avro ``local-timestamp-micros``) may be
+    #: stored. Hudi 0.x has no such type: Spark-Hudi 0.15 refuses to write Spark's
+    #: TimestampNTZ ("Failed to convert struct type to avro schema") and its reader fails on
+    #: the column (docs/format-notes.md); Hudi 1.x reads and writes it.
+    local_timestamps: bool = True
 
     @property
     def has_completion_times(self) -> bool:
@@ -123,6 +128,7 @@ LAYOUT_V6 = TableLayout(
     timeline_dir=HOODIE_DIR,
     log_named_by_slice=True,
     writable=True,
+    local_timestamps=False,
 )
 
 

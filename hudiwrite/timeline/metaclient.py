@@ -248,6 +248,19 @@ class MetaClient:
         _keep(self._clean_metadata, path, record.record, _COMMIT_METADATA_CACHE)
         return record.record
 
+    def earliest_clean_retained(self, timeline: Timeline) -> str | None:
+        """``earliestCommitToRetain`` of the latest completed clean that recorded one (None
+        if no clean did): slices older than it may be gone, so cleaning continues from it,
+        archival keeps it and time travel before it is refused."""
+        cleans = [i for i in timeline.completed if i.action == Action.CLEAN]
+        for clean in reversed(cleans):
+            record = self.clean_metadata(clean)
+            if record is None:
+                continue  # an empty completed clean (crash on HDFS/local): look further back
+            value = record.get("earliestCommitToRetain")
+            return str(value) if value else None
+        return None
+
     def pending_compaction_operations(
         self, timeline: Timeline, *, include_log_compaction: bool = False
     ) -> dict[tuple[str, str], tuple[str, str]]:
