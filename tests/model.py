@@ -157,6 +157,17 @@ class TableModel:
             if version is not None:
                 self.base[k] = version
 
+    def rebase_from(self, keys: Iterable[Key]) -> None:
+        """The records base files hold now (another writer laid the files out): the keys a
+        read-optimized query returns. Only which keys are there matters to the counts a
+        write reports; their versions are taken from the snapshot where known."""
+        base = {}
+        for k in keys:
+            version = self.snapshot.get(k) or self.base.get(k)
+            if version is not None:
+                base[k] = version
+        self.base = base
+
     def compacted(self, count: int) -> None:
         """A compaction of every file group with logs ran: base files now hold the snapshot
         (records keep their commit times; deleted keys are gone from base files)."""

@@ -119,18 +119,24 @@ class Workload:
         ordering: str | None = "ts",
         options: hw.TableOptions | None = None,
         merge: str = "latest",
+        existing: bool = False,
     ) -> None:
+        """Create the table at ``path``, or with ``existing`` open the table another writer
+        created there (its rows enter the model through ``apply_foreign``)."""
         self.path = path
         self.layout = layout
-        self.table = hw.HudiTable.create(
-            str(path),
-            schema,
-            record_key=list(layout.record_key),
-            partition_by=list(layout.partition_by) or None,
-            ordering_field=ordering,
-            hive_style_partitioning=layout.hive_style,
-            options=options,
-        )
+        if existing:
+            self.table = hw.HudiTable.open(str(path), options=options)
+        else:
+            self.table = hw.HudiTable.create(
+                str(path),
+                schema,
+                record_key=list(layout.record_key),
+                partition_by=list(layout.partition_by) or None,
+                ordering_field=ordering,
+                hive_style_partitioning=layout.hive_style,
+                options=options,
+            )
         self.input_schema = schema
         self._last_compaction = ""
         self.schema = self.table.schema  # the canonical Arrow types the table stores
@@ -192,6 +198,22 @@ class Workload:
                 self.model.rebased(
                     partition, keys.column(0).to_pylist(), old_keys.column(0).to_pylist()
                 )
+
+    def apply_foreign(self, operation: str, rows: Sequence[Row], instant: str) -> None:
+        """Another writer (Spark) committed ``rows`` at ``instant``: ``"upsert"`` or
+        ``"delete"``. Its file layout is its own, so the model's read-optimized side is
+        re-learnt with ``rebase_from`` before it is relied on."""
+        _, model_rows = self.batch(rows)
+        if operation == "delete":
+            self.model.delete(model_rows, instant)
+        else:
+            assert operation == "upsert", operation
+            self.model.upsert(model_rows, instant)
+        self.model.remember(instant)
+
+    def follow_compactions(self) -> None:
+        """Take note of compactions another writer ran."""
+        self._follow_compactions()
 
     def _follow_compactions(self) -> None:
         """Compactions that completed since the last look (archival removes old ones from
