@@ -128,6 +128,8 @@ class MemorySampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _stack(self) -> list[str]:
+        if self.target is None:
+            return []
         frame = sys._current_frames().get(self.target)
         if frame is None:
             return []

@@ -285,7 +285,7 @@ QUERIES = {
 def _median_ratio(ms: list[dict[str, Any]], ref: list[dict[str, Any]] | None) -> float | None:
     if not ref:
         return None
-    return statistics.median(m["wall"] / r["wall"] for m, r in zip(ms, ref, strict=True))
+    return float(statistics.median(m["wall"] / r["wall"] for m, r in zip(ms, ref, strict=True)))
 
 
 def run_query(work: Path, query: str, repeat: int) -> dict[str, Any]:
@@ -521,7 +521,8 @@ def spawn(role: str, work: Path, args: argparse.Namespace, *extra: str) -> dict[
     if proc.returncode != 0 or not lines:
         sys.stderr.write(proc.stdout)
         raise SystemExit(f"{label} failed (exit code {proc.returncode})")
-    return json.loads(lines[-1][len("RESULT ") :])
+    result: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
+    return result
 
 
 def run_child(args: argparse.Namespace, sizes: Sizes) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import gc
 import json
 import os
@@ -400,9 +401,9 @@ def _pyarrow_cases(data: pa.Table, work: Path, prefix: str) -> list[Case]:
                 f"pyarrow write_table ({codec})",
                 codec,
                 True,
-                run=lambda out=out, codec=codec: pyarrow_partitioned(data, out, codec),
-                setup=lambda out=out: fresh_dir(out),
-                teardown=lambda out=out: shutil.rmtree(out),
+                run=functools.partial(pyarrow_partitioned, data, out, codec),
+                setup=functools.partial(fresh_dir, out),
+                teardown=functools.partial(shutil.rmtree, out),
             )
         )
     return cases
@@ -430,11 +431,11 @@ def scenario_a(work: Path, sizes: Sizes, repeat: int) -> dict[str, Any]:
                 f"hudiwrite create+{op} ({codec})",
                 codec,
                 False,
-                run=lambda path=path, op=op, codec=codec: load(path, op, codec),
-                setup=lambda path=path: fresh_dir(path),
+                run=functools.partial(load, path, op, codec),
+                setup=functools.partial(fresh_dir, path),
                 teardown=(lambda: None)
                 if name == "hudi_load"
-                else (lambda path=path: shutil.rmtree(path)),
+                else functools.partial(shutil.rmtree, path),
             )
         )
     return {"input": info, "rows": run_cases(cases, repeat, base)}
@@ -557,7 +558,8 @@ def spawn(scenario: str, work: Path, args: argparse.Namespace) -> dict[str, Any]
     if proc.returncode != 0 or not lines:
         sys.stderr.write(proc.stdout)
         raise SystemExit(f"scenario {scenario} failed (exit code {proc.returncode})")
-    return json.loads(lines[-1][len("RESULT ") :])
+    result: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
+    return result
 
 
 # ---------------------------------------------------------------------------------------------

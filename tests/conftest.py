@@ -1,13 +1,13 @@
-"""Shared test fixtures: locating and unpacking the Spark-written tables of ../shared/fixtures."""
+"""Shared test fixtures: the Spark-written tables of ../shared/fixtures, Spark-Hudi sessions."""
 
 from __future__ import annotations
 
-import os
-import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures import FIXTURES, unpack
 
 # the compatibility page (docs/interop.md) is written by these hooks at the end of a full run
 from tests.interop_page import pytest_deselected, pytest_sessionfinish  # noqa: F401
@@ -15,48 +15,8 @@ from tests.spark.client import SparkHudi
 from tests.spark.jars import RELEASES
 
 
-def _find_fixtures() -> Path:
-    """The Spark-written tables: ``$HUDIWRITE_FIXTURES``, else ``shared/fixtures/spark`` beside
-    the checkout or beside any folder above it (a clean clone may sit deeper)."""
-    env = os.environ.get("HUDIWRITE_FIXTURES")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[1]
-    for folder in [repo, *repo.parents]:
-        candidate = folder.parent / "shared" / "fixtures" / "spark"
-        if candidate.is_dir():
-            return candidate
-    return Path("/work/shared/fixtures/spark")
-
-
-FIXTURES = _find_fixtures()
-
-
-def fixture_zips() -> list[Path]:
-    zips = sorted(FIXTURES.glob("*.zip"))
-    if not zips:
-        raise RuntimeError(
-            f"no fixture zips in {FIXTURES}; set HUDIWRITE_FIXTURES to the folder of "
-            "shared/fixtures/spark"
-        )
-    return zips
-
-
-def unpack(zip_path: Path, dest: Path) -> Path:
-    """Unzip one fixture into ``dest`` and return its folder (holding the table and gold reads).
-
-    Each zip holds a single top folder ``<name>/`` with the table in ``<name>/<name>/``; two zips
-    share a top folder name, so every fixture gets its own destination.
-    """
-    with zipfile.ZipFile(zip_path) as zf:
-        zf.extractall(dest)
-        top = {n.split("/", 1)[0] for n in zf.namelist()}
-    (name,) = top
-    return dest / name
-
-
 @pytest.fixture
-def unpack_fixture(tmp_path: Path):  # type: ignore[no-untyped-def]
+def unpack_fixture(tmp_path: Path) -> Callable[[str], Path]:
     def _unpack(zip_name: str) -> Path:
         return unpack(FIXTURES / zip_name, tmp_path / zip_name.removesuffix(".zip"))
 

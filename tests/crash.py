@@ -9,7 +9,7 @@ import pytest
 import hudiwrite as hw
 from hudiwrite.storage import Storage
 from hudiwrite.timeline import metaclient
-from hudiwrite.write import transaction
+from hudiwrite.write import executor, transaction
 
 
 class Crash(BaseException):
@@ -34,7 +34,7 @@ def crash_at(monkeypatch: pytest.MonkeyPatch, step: str, nth: int = 0) -> None:
         def run(self: Any, prepared: Any) -> Any:
             raise Crash(step)
 
-        monkeypatch.setattr(transaction.WriteExecutor, "run", run)
+        monkeypatch.setattr(executor.WriteExecutor, "run", run)
     elif step == "after_data_file":
         # Die when the (nth+1)-th data file is about to be written.
         count = {"n": 0}

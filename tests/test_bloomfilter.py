@@ -16,7 +16,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import fixture_zips, unpack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +32,7 @@ from hudiwrite.formats.bloomfilter import (
     murmur_hash,
     serialize_bloom_filter,
 )
+from tests.fixtures import fixture_zips, unpack
 
 # --- scalar reference model ---------------------------------------------------------------------
 

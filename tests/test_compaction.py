@@ -20,6 +20,7 @@ import hudiwrite as hw
 from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed
 from hudiwrite.model.naming import parse_base_file_name, parse_log_file_name
+from hudiwrite.timeline.metadata import CommitMetadata
 from tests.test_gold_reads import read_folder, rows, user_columns
 
 SCHEMA = pa.schema(
@@ -157,8 +158,6 @@ def test_plan_in_one_process_execute_in_another(tmp_path: Path) -> None:
 
 
 def test_interrupted_compaction_is_redone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hudiwrite.services import compaction as compaction_module
-
     path = tmp_path / "t"
     t = _create(path)
     t.upsert(_batch(["a", "b"], 1))
@@ -166,15 +165,15 @@ def test_interrupted_compaction_is_redone(tmp_path: Path, monkeypatch: pytest.Mo
     t.upsert(_batch(["a"], 2))
     t.upsert(_batch(["x"], 2, city="la"))
     expected = _state(t.to_arrow())
-    real = compaction_module.CommitMetadata.to_json_bytes
+    real = CommitMetadata.to_json_bytes
 
     def boom(self: Any) -> bytes:
         raise KeyboardInterrupt("crash before the compaction commit")
 
-    monkeypatch.setattr(compaction_module.CommitMetadata, "to_json_bytes", boom)
+    monkeypatch.setattr(CommitMetadata, "to_json_bytes", boom)
     with pytest.raises(KeyboardInterrupt):
         t.compact()
-    monkeypatch.setattr(compaction_module.CommitMetadata, "to_json_bytes", real)
+    monkeypatch.setattr(CommitMetadata, "to_json_bytes", real)
     (pending,) = [i for i in t.timeline if i.action == "compaction"]
     assert pending.state is hw.State.INFLIGHT
     assert _state(t.to_arrow()) == expected  # partial output is invisible

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import hudiwrite as hw
-from tests.conftest import fixture_zips, unpack
+from tests.fixtures import fixture_zips, unpack
 
 
 def norm(value: Any) -> Any:

@@ -16,7 +16,6 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import fixture_zips, unpack
 
 from hudiwrite.exceptions import CorruptTableError, UnsupportedTableError
 from hudiwrite.formats import logblock as lb
@@ -28,6 +27,7 @@ from hudiwrite.formats.logblock import (
     OrderingKind,
 )
 from hudiwrite.formats.logfile import CorruptBlock, LogFileBlock, LogFileEntry, read_blocks
+from tests.fixtures import fixture_zips, unpack
 
 # FSUtils' log-name pattern, anchored so that Hadoop's ``..<name>.crc`` side files drop out.
 LOG_NAME = re.compile(r"^\.(.+)_(.*)\.log\.(\d+)(_(\d+)-(\d+)-(\d+))?(\.cdc)?$")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import hudi
 import pyarrow as pa
@@ -59,7 +60,7 @@ def test_three_hundred_commits_with_all_services(tmp_path: Path) -> None:
     for n in range(1, COMMITS + 1):
         if n > 5 and rng.random() < 0.2:
             victims = rng.sample(keys, 6)
-            rows = [{"id": k, "city": rng.choice(CITIES)} for k in victims]
+            rows: list[dict[str, Any]] = [{"id": k, "city": rng.choice(CITIES)} for k in victims]
             result = t.delete(pa.Table.from_pylist(rows))
             model.delete(rows, result.instant_time)
         else:

@@ -35,7 +35,7 @@ from hudiwrite.model.tableconfig import (
 from hudiwrite.timeline.layout import LAYOUT_V6
 from hudiwrite.timeline.metadata import CommitMetadata
 from hudiwrite.timeline.timeline import Timeline
-from tests.conftest import fixture_zips
+from tests.fixtures import fixture_zips
 
 
 def _members(suffix: str) -> list[tuple[str, str, bytes]]:

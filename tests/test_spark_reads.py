@@ -14,7 +14,7 @@ import decimal
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pyarrow as pa
@@ -218,7 +218,7 @@ def _no_services() -> hw.TableOptions:
     return hw.TableOptions(compaction_delta_commits=None, auto_clean=False, auto_archive=False)
 
 
-def _build_all_types(block_format: str) -> Callable[[Path], Workload]:
+def _build_all_types(block_format: Literal["parquet", "avro"]) -> Callable[[Path], Workload]:
     def build(path: Path) -> Workload:
         options = attrs.evolve(_no_services(), log_block_format=block_format)
         wl = Workload(path, ALL_TYPES, Layout(("id",), ("part",)), options=options)

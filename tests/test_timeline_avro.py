@@ -26,7 +26,7 @@ from hudiwrite.formats.avro_ocf import (
     write_single_record,
 )
 from hudiwrite.timeline.metadata import CommitMetadata, WriteStat
-from tests.conftest import fixture_zips, unpack
+from tests.fixtures import fixture_zips, unpack
 
 # ---------------------------------------------------------------------------------------------
 # fixture scan

@@ -21,10 +21,10 @@ import hudiwrite as hw
 from hudiwrite.formats.bloomfilter import BloomFilter, bloom_footer
 from hudiwrite.formats.logblock import BlockType, HeaderKey, decode_delete_records
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
-from hudiwrite.model.naming import parse_base_file_name, parse_log_file_name
+from hudiwrite.model.naming import LogFileName, parse_base_file_name, parse_log_file_name
 from hudiwrite.model.tableconfig import Keys, TableConfig, format_properties, parse_properties
 from hudiwrite.write import executor as executor_module
-from tests.conftest import FIXTURES
+from tests.fixtures import FIXTURES
 
 SCHEMA = pa.schema(
     [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.float64())]
@@ -157,8 +157,13 @@ def test_timeline_and_data_files(table: hw.HudiTable) -> None:
         assert r["_hoodie_file_name"] == base_sf.split("/")[1]
 
     # log files: named after the slice's base instant, versions 1 and 2, blocks with headers
+    def log_name(path: str) -> LogFileName:
+        parsed = parse_log_file_name(path.split("/")[1])
+        assert parsed is not None, path
+        return parsed
+
     logs = sorted(
-        (parse_log_file_name(f.split("/")[1]).sort_key, parse_log_file_name(f.split("/")[1]), f)
+        (log_name(f).sort_key, log_name(f), f)
         for f in r2.files_written + r3.files_written
         if "/." in f
     )
@@ -168,6 +173,7 @@ def test_timeline_and_data_files(table: hw.HudiTable) -> None:
     ]
     update_blocks = [e for e in read_blocks((root / logs[0][2]).read_bytes())]
     assert [type(e) for e in update_blocks] == [LogFileBlock]
+    assert isinstance(update_blocks[0], LogFileBlock)
     block = update_blocks[0].block
     assert block.block_type == BlockType.PARQUET_DATA_BLOCK
     assert block.get(HeaderKey.INSTANT_TIME) == r2.instant_time
@@ -317,7 +323,7 @@ def test_concurrent_commit_on_same_file_group_conflicts(table: hw.HudiTable) -> 
     table = hw.HudiTable.open(table.uri, options=concurrent)
     other = hw.HudiTable.open(table.uri, options=concurrent)
     original = executor_module.WriteExecutor.run
-    calls = []
+    calls: list[Any] = []
 
     def racing(self: Any, prepared: Any) -> Any:
         stats = original(self, prepared)
