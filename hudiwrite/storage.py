@@ -256,6 +256,28 @@ class Storage:
             self._drop_hadoop_checksum(path)
         self.fs.pipe_file(path, data)
 
+    def replace_file(self, rel: str, data: bytes) -> None:
+        """Write a whole file so that readers see the old content or the new, never a torn
+        one. Local files are written aside, synced and renamed over the old one; an object
+        store's PUT is atomic already."""
+        path = self.full_path(rel)
+        if not self._local:
+            self.fs.pipe_file(path, data)
+            return
+        directory = posixpath.dirname(path)
+        os.makedirs(directory, exist_ok=True)
+        tmp = posixpath.join(directory, f".{posixpath.basename(path)}.{uuid.uuid4().hex}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            self._drop_hadoop_checksum(path)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
     def create_exclusive(self, rel: str, data: bytes) -> None:
         """Write a new file atomically; raise ``FileExistsError`` if it already exists.
 

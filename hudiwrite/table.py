@@ -62,6 +62,7 @@ from hudiwrite.timeline.metaclient import (
     PROPERTIES_PATH,
     TABLE_DIRS,
     MetaClient,
+    config_exists,
     read_table_config,
 )
 from hudiwrite.write.context import TableSchema, WriteContext, WriteSettings
@@ -200,7 +201,7 @@ class HudiTable:
             _check_ordering_type(empty, ordering_field)
 
         storage = Storage(uri, storage_options)
-        if storage.exists(PROPERTIES_PATH):
+        if config_exists(storage):
             raise TableExistsError(f"a Hudi table already exists at {uri!r}")
         props: dict[str, str] = {
             Keys.NAME: name,
@@ -345,6 +346,11 @@ class HudiTable:
         scheduled."""
         self._meta.reload_config()
         self._check_services_writable()
+        if not self._meta.config.populate_meta_fields:
+            raise UnsupportedTableError(
+                "tables without meta fields cannot be compacted by hudiwrite (their base "
+                "files must be written without record keys)"
+            )
         if self._options.rollback_failed_writes == "eager":
             # A failed write would block scheduling (a plan must not overlap a pending write).
             self.rollback_failed()
@@ -542,11 +548,9 @@ class HudiTable:
             config.name,
         )
         if flagged:
-            updated = config.with_updates(
+            meta.update_config(
                 {Keys.METADATA_PARTITIONS: None, Keys.METADATA_PARTITIONS_INFLIGHT: None}
             )
-            _update_properties(meta.storage, updated)
-            meta.reload_config()
         meta.storage.delete_tree(METADATA_TABLE_DIR)
         return True
 
@@ -619,15 +623,6 @@ def _check_ordering_type(empty: pa.Table, field: str) -> None:
     dtype = column_by_path(empty, field).type
     if pa.types.is_nested(dtype) or pa.types.is_binary(dtype) or pa.types.is_null(dtype):
         raise UnsupportedTypeError(f"ordering field {field!r} of type {dtype} is not comparable")
-
-
-def _update_properties(storage: Storage, config: TableConfig) -> None:
-    """Rewrite ``hoodie.properties`` the way Java does: backup first, then the new file,
-    then drop the backup (a reader falls back to the backup if it meets a torn file)."""
-    backup = PROPERTIES_PATH + ".backup"
-    storage.write_bytes(backup, storage.read_bytes(PROPERTIES_PATH))
-    storage.write_bytes(PROPERTIES_PATH, config.to_text().encode("latin-1"))
-    storage.delete(backup)
 
 
 def write_hudi(

@@ -223,7 +223,7 @@ def rewrite_properties(path: Path, **updates: str | None) -> None:
     config = TableConfig(parse_properties(props_file.read_bytes().decode("latin-1")))
     keyed = {getattr(Keys, k): v for k, v in updates.items()}
     text = config.with_updates(keyed).to_text()
-    TableConfig.from_text(text)  # still passes the checksum check
+    TableConfig(parse_properties(text)).validate_checksum()  # still passes the checksum check
     props_file.write_bytes(text.encode("latin-1"))
 
 

@@ -67,6 +67,12 @@ PROPERTIES_BACKUP = "hoodie.properties.backup"
 PAYLOAD_MERGER_STRATEGY = "eeb8d96f-b1e4-49fd-bbf8-28ac514178e5"
 
 
+#: Keys every table's properties hold (Spark has written them since table version 1).
+_REQUIRED = (Keys.NAME, Keys.TYPE, Keys.VERSION)
+#: Table version 4 (Hudi 0.11) introduced ``hoodie.table.checksum``.
+_CHECKSUM_SINCE_VERSION = 4
+
+
 def table_checksum(table_name: str, database: str | None) -> int:
     """CRC32 of ``<database>.<table>`` (empty database when absent), as Java computes it."""
     return zlib.crc32(f"{database or ''}.{table_name}".encode())
@@ -215,11 +221,13 @@ def java_date_string(now: dt.datetime | None = None) -> str:
 
 
 def format_properties(props: Mapping[str, str], now: dt.datetime | None = None) -> str:
-    """The text Hudi writes: two comment lines, then escaped ``key=value`` lines."""
+    """The text Hudi writes: two comment lines, then escaped ``key=value`` lines. The checksum
+    goes last, so a file cut short on a line boundary lacks it and reads as torn."""
     now = now or dt.datetime.now(dt.timezone.utc)
     iso = now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     lines = [f"#Properties saved on {iso}", f"#{java_date_string(now)}"]
-    lines += [f"{_escape(k, True)}={_escape(v, False)}" for k, v in props.items()]
+    ordered = sorted(props.items(), key=lambda kv: kv[0] == Keys.CHECKSUM)  # stable
+    lines += [f"{_escape(k, True)}={_escape(v, False)}" for k, v in ordered]
     return "\n".join(lines) + "\n"
 
 
@@ -258,9 +266,27 @@ class TableConfig:
 
     @classmethod
     def from_text(cls, text: str) -> TableConfig:
+        """Parse and validate; ``CorruptTableError`` for a file that cannot be a whole
+        ``hoodie.properties`` (see ``validate``)."""
         config = cls(parse_properties(text))
-        config.validate_checksum()
+        config.validate()
         return config
+
+    def validate(self) -> None:
+        """A whole ``hoodie.properties`` names the table, its type and version and, from
+        version 4 on, carries a checksum that matches the name (Java's
+        ``HoodieTableConfig.isValidChecksum``; Java falls back to the backup file when it
+        does not). Anything less is a torn or foreign file: ``CorruptTableError``."""
+        missing = [k for k in _REQUIRED if not self.props.get(k, "").strip()]
+        if missing:
+            raise CorruptTableError(f"hoodie.properties lacks {', '.join(missing)}")
+        version = self._int(Keys.VERSION)
+        if version >= _CHECKSUM_SINCE_VERSION and Keys.CHECKSUM not in self.props:
+            raise CorruptTableError(
+                f"hoodie.properties of a version-{version} table lacks {Keys.CHECKSUM} "
+                "(a file cut short)"
+            )
+        self.validate_checksum()
 
     def to_text(self, now: dt.datetime | None = None) -> str:
         return format_properties(self.props, now)

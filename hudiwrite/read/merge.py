@@ -24,11 +24,25 @@ commit_time         newer wins                   delete wins                   l
 
 A record after a delete always wins; a record whose ``_hoodie_is_deleted`` is true, or whose
 ``_hoodie_operation`` is ``D``, counts as a delete once the merge is done.
+
+Every base row of a key the logs touch is merged with the key's log record, one output row
+per base row: a base file holding a key twice (``bulk_insert`` lets duplicates in) yields the
+merged record twice, as Java's compaction (``HoodieMergeHandle``), the Hive/Presto reader and
+Spark-Hudi 1.x's file group reader do.
+
+Partial updates (table version 8+: data blocks whose ``IS_PARTIAL`` header is true, written by
+Spark SQL's ``MERGE INTO ... UPDATE SET`` of some columns) hold only the updated columns. The
+columns a partial record lacks come from the record it merges with: of two records of a key,
+the winner's columns overlay the loser's (Java's ``SparkRecordMergingUtils.mergePartialRecords``),
+against log records and the base row alike.
+
+Tables without meta fields (``hoodie.populate.meta.fields=false``) store no record keys: the
+key is computed from the key generator's fields, in the base file and in every log block.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import attrs
 import pyarrow as pa
@@ -47,6 +61,7 @@ from hudiwrite.formats.logblock import (
 from hudiwrite.formats.logfile import CorruptBlock, LogFileBlock, iter_blocks
 from hudiwrite.model.columns import IS_DELETED, OPERATION, RECORD_KEY
 from hudiwrite.model.filegroup import FileSlice
+from hudiwrite.model.keys import KeyGenerator
 from hudiwrite.model.tableconfig import MergeSemantics as Semantics
 from hudiwrite.storage import Storage
 
@@ -55,8 +70,7 @@ __all__ = ["MergeSettings", "Semantics", "iter_slice", "read_base", "read_slice"
 
 _KIND = "__kind"  # 0 data, 1 delete
 _ORD = "__ord"
-_BLOCK = "__block"
-_ROW = "__row"
+_ROW = "__row"  # the winning record's row among all data blocks of the slice, stacked
 _DATA, _DELETE = 0, 1
 
 
@@ -64,6 +78,9 @@ _DATA, _DELETE = 0, 1
 class MergeSettings:
     ordering_field: str | None
     semantics: str = Semantics.OVERWRITE_PAYLOAD
+    #: Tables without meta fields: record keys are computed with this key generator (the
+    #: schema read must hold ``_hoodie_record_key``, filled here, and the key fields).
+    keygen: KeyGenerator | None = None
 
     @property
     def uses_ordering(self) -> bool:
@@ -105,7 +122,11 @@ def _valid_blocks(
     return kept
 
 
-def _decode_data(block: LogBlock, schema: pa.Schema) -> pa.Table:
+def _decode_data(
+    block: LogBlock, schema: pa.Schema, settings: MergeSettings
+) -> tuple[pa.Table, frozenset[str] | None]:
+    """The block's records in ``schema``, and for a partial-update block the columns it
+    holds (None for a block of whole records, whatever columns older schemas lacked)."""
     if block.block_type == BlockType.PARQUET_DATA_BLOCK:
         table = read_parquet_block_content(block.content)
     else:
@@ -113,13 +134,37 @@ def _decode_data(block: LogBlock, schema: pa.Schema) -> pa.Table:
         if writer_schema is None:
             raise ValueError("Avro data block without a SCHEMA header")
         table = read_avro_block_content(block.content, writer_schema)
-    return conform_to_schema(table, schema)
+    partial = (block.get(HeaderKey.IS_PARTIAL) or "").strip().lower() == "true"
+    present = frozenset(table.column_names) if partial else None
+    return with_record_keys(conform_to_schema(table, schema), settings), present
+
+
+def with_record_keys(table: pa.Table, settings: MergeSettings) -> pa.Table:
+    """``table`` with its record keys computed by the key generator, for tables without meta
+    fields (their ``_hoodie_record_key`` is null); unchanged otherwise. Only a slice with
+    logs needs them: merging is by key."""
+    keygen = settings.keygen
+    if keygen is None:
+        return table
+    keys = keygen.record_keys(table)
+    index = table.schema.get_field_index(RECORD_KEY)
+    if index < 0:
+        return table.append_column(RECORD_KEY, keys)
+    return table.set_column(index, table.schema.field(index), keys)
 
 
 class _Fold:
-    """The per-key winner over the blocks read so far."""
+    """The per-key winner over the blocks read so far.
 
-    def __init__(self, settings: MergeSettings, schema: pa.Schema) -> None:
+    Data blocks are stacked in the order they are added; a winner is a row of that stack.
+    Columns that some partial-update block lacks (``sparse``) carry a row pointer of their
+    own per key: where the key's value of that column comes from (null: no record of the key
+    had it yet).
+    """
+
+    def __init__(
+        self, settings: MergeSettings, schema: pa.Schema, sparse: Sequence[str] = ()
+    ) -> None:
         self.settings = settings
         field = settings.ordering_field
         self.ord_type: pa.DataType = (
@@ -127,7 +172,12 @@ class _Fold:
         )
         self.ord_kind = int(ordering_kind_for(self.ord_type))
         self.state: pa.Table | None = None
-        self.data_blocks: dict[int, pa.Table] = {}
+        self.data_blocks: list[pa.Table] = []
+        self.stacked_rows = 0
+        self.sparse = tuple(sparse)
+        self._pointers = tuple(f"__col{i}" for i in range(len(self.sparse)))
+        #: After ``result``: per sparse column, true where the record lacks it.
+        self.absent: dict[str, pa.Array] = {}
 
     def ordering(self, table: pa.Table) -> pa.Array:
         field = self.settings.ordering_field
@@ -135,24 +185,37 @@ class _Fold:
             return table.column(field)
         return pa.repeat(pa.scalar(0, self.ord_type), table.num_rows)
 
-    def _candidates(self, keys: pa.Array, kind: int, ordering: pa.Array, index: int) -> pa.Table:
+    def _candidates(
+        self,
+        keys: pa.Array,
+        kind: int,
+        ordering: pa.Array,
+        offset: int,
+        present: frozenset[str] | None,
+    ) -> pa.Table:
         order = [ordering] if self.settings.uses_ordering and kind == _DATA else []
         winners = take_last_per_key([keys], order)
         n = len(winners)
-        return pa.table(
-            {
-                RECORD_KEY: pc.take(keys, winners),
-                _KIND: pa.repeat(pa.scalar(kind, pa.int8()), n),
-                _ORD: pc.take(ordering, winners),
-                _BLOCK: pa.repeat(pa.scalar(index, pa.int32()), n),
-                _ROW: winners,
-            }
-        )
+        rows = pc.add(winners, offset)
+        columns = {
+            RECORD_KEY: pc.take(keys, winners),
+            _KIND: pa.repeat(pa.scalar(kind, pa.int8()), n),
+            _ORD: pc.take(ordering, winners),
+            _ROW: rows,
+        }
+        for name, pointer in zip(self.sparse, self._pointers, strict=True):
+            has = kind == _DATA and (present is None or name in present)
+            columns[pointer] = rows if has else pa.nulls(n, pa.int64())
+        return pa.table(columns)
 
-    def add_data(self, index: int, table: pa.Table) -> None:
-        self.data_blocks[index] = table
+    def add_data(self, index: int, table: pa.Table, present: frozenset[str] | None = None) -> None:
+        """A data block (in reading order; ``index`` is its position among the slice's
+        blocks); ``present``: the columns of a partial-update block."""
+        offset = self.stacked_rows
+        self.data_blocks.append(table)
+        self.stacked_rows += table.num_rows
         self._combine(
-            self._candidates(table.column(RECORD_KEY), _DATA, self.ordering(table), index)
+            self._candidates(table.column(RECORD_KEY), _DATA, self.ordering(table), offset, present)
         )
 
     def add_deletes(self, index: int, content: bytes) -> None:
@@ -161,7 +224,7 @@ class _Fold:
         if n == 0:
             return
         self._combine(
-            self._candidates(records.record_keys, _DELETE, self._delete_ordering(records), index)
+            self._candidates(records.record_keys, _DELETE, self._delete_ordering(records), 0, None)
         )
 
     def _delete_ordering(self, records: object) -> pa.Array:
@@ -197,10 +260,10 @@ class _Fold:
         )
         has_new = pc.is_valid(joined.column(_KIND + "_new"))
         has_old = pc.is_valid(joined.column(_KIND))
+        old_is_data = pc.fill_null(pc.equal(joined.column(_KIND), _DATA), False)
         if self.settings.uses_ordering:
             # A record or delete loses only to an older record whose ordering value is
             # strictly greater (and comparable: null comparisons are false).
-            old_is_data = pc.fill_null(pc.equal(joined.column(_KIND), _DATA), False)
             old_greater = pc.fill_null(
                 pc.greater(joined.column(_ORD), joined.column(_ORD + "_new")), False
             )
@@ -210,12 +273,23 @@ class _Fold:
         take_new = pc.and_(has_new, pc.or_(pc.invert(has_old), pc.invert(keep_old)))
         columns = {
             name: pc.if_else(take_new, joined.column(name + "_new"), joined.column(name))
-            for name in (_KIND, _ORD, _BLOCK, _ROW)
+            for name in (_KIND, _ORD, _ROW)
         }
+        if self._pointers:
+            # Of two records, the winner's columns overlay the loser's.
+            new_is_data = pc.fill_null(pc.equal(joined.column(_KIND + "_new"), _DATA), False)
+            both_data = pc.and_(old_is_data, new_is_data)
+            for pointer in self._pointers:
+                old, new = joined.column(pointer), joined.column(pointer + "_new")
+                winner = pc.if_else(take_new, new, old)
+                loser = pc.if_else(take_new, old, new)
+                columns[pointer] = pc.if_else(pc.and_(both_data, pc.is_null(winner)), loser, winner)
         self.state = pa.table({RECORD_KEY: joined.column(RECORD_KEY), **columns})
 
     def result(self, schema: pa.Schema) -> tuple[pa.Table, pa.Table]:
-        """(winning data records, winning deletes as a (key, ordering) table)."""
+        """(winning data records, winning deletes as a (key, ordering) table); ``absent``
+        then tells which sparse columns each record lacks."""
+        self.absent = {}
         state = self.state
         if state is None or state.num_rows == 0:
             deletes = pa.table(
@@ -225,13 +299,16 @@ class _Fold:
         is_data = pc.equal(state.column(_KIND), _DATA)
         data_state = state.filter(is_data)
         deletes = state.filter(pc.invert(is_data)).select([RECORD_KEY, _ORD])
-        pieces = []
-        blocks = data_state.column(_BLOCK)
-        for index, table in self.data_blocks.items():
-            rows = pc.filter(data_state.column(_ROW), pc.equal(blocks, index))
-            if len(rows):
-                pieces.append(table.take(rows))
-        records = pa.concat_tables(pieces) if pieces else schema.empty_table()
+        if not self.data_blocks:
+            return schema.empty_table(), deletes
+        stacked = pa.concat_tables(self.data_blocks)
+        records = stacked.take(data_state.column(_ROW))
+        for name, pointer in zip(self.sparse, self._pointers, strict=True):
+            rows = data_state.column(pointer)
+            index = records.schema.get_field_index(name)
+            values = stacked.column(name).take(rows)
+            records = records.set_column(index, records.schema.field(index), values)
+            self.absent[name] = _as_array(pc.is_null(rows))
         return records, deletes
 
 
@@ -262,7 +339,7 @@ def read_slice(
     logs = _fold_logs(storage, file_slice, schema, settings, is_committed)
     if logs is None:
         return _drop_deletes(base)
-    return _drop_deletes(_merge_with_base(base, *logs))
+    return _drop_deletes(_merge_with_base(with_record_keys(base, settings), *logs))
 
 
 def iter_slice(
@@ -276,8 +353,8 @@ def iter_slice(
     batch_rows: int = 65_536,
 ) -> Iterator[pa.Table]:
     """The rows of :func:`read_slice` in pieces: the base file is decoded ``batch_rows`` at a
-    time and merged piece by piece (a key lives in one base row only), so memory holds the
-    slice's log records and one base batch, not the whole slice. Log records come last."""
+    time and merged piece by piece, so memory holds the slice's log records and one base
+    batch, not the whole slice. Log records no base row matched come last."""
     pieces = _base_batches(storage, file_slice, schema, batch_rows)
     if read_optimized:
         yield from pieces
@@ -288,12 +365,14 @@ def iter_slice(
             yield _drop_deletes(piece)
         return
     records, deletes, settings, fold = logs
-    lost: list[pa.Array | pa.ChunkedArray] = []
+    matched: list[pa.Array | pa.ChunkedArray] = []
+    seen = _SeenKeys()
     for piece in pieces:
-        kept, log_rows_lost = _merge_base(piece, records, deletes, settings, fold)
-        lost.append(log_rows_lost)
+        piece = with_record_keys(piece, settings)
+        kept, log_rows_matched = _merge_base(piece, records, deletes, settings, fold, seen)
+        matched.append(log_rows_matched)
         yield _drop_deletes(kept)
-    yield _drop_deletes(_without_rows(records, lost))
+    yield _drop_deletes(_without_rows(records, matched))
 
 
 def _base_batches(
@@ -320,12 +399,24 @@ def _fold_logs(
     blocks = _valid_blocks(storage, file_slice, is_committed) if file_slice.log_files else []
     if not blocks:
         return None
-    fold = _Fold(settings, schema)
+    decoded: list[tuple[int, LogBlock, tuple[pa.Table, frozenset[str] | None] | None]] = []
+    lacking: set[str] = set()
     for index, block in enumerate(blocks):
         if block.block_type == BlockType.DELETE_BLOCK:
+            decoded.append((index, block, None))
+            continue
+        data = _decode_data(block, schema, settings)
+        if data[1] is not None:
+            lacking |= set(schema.names) - data[1]
+        decoded.append((index, block, data))
+    # with a key generator the key is computed, never missing
+    lacking.discard(RECORD_KEY)
+    fold = _Fold(settings, schema, [name for name in schema.names if name in lacking])
+    for index, block, content in decoded:
+        if content is None:
             fold.add_deletes(index, block.content)
         else:
-            fold.add_data(index, _decode_data(block, schema))
+            fold.add_data(index, *content)
     records, deletes = fold.result(schema)
     return records, deletes, settings, fold
 
@@ -346,8 +437,23 @@ def _merge_with_base(
     settings: MergeSettings,
     fold: _Fold,
 ) -> pa.Table:
-    kept, log_rows_lost = _merge_base(base, records, deletes, settings, fold)
-    return pa.concat_tables([kept, _without_rows(records, [log_rows_lost])])
+    kept, log_rows_matched = _merge_base(base, records, deletes, settings, fold, _SeenKeys())
+    return pa.concat_tables([kept, _without_rows(records, [log_rows_matched])])
+
+
+class _SeenKeys:
+    """Keys the logs touched in the base pieces merged so far (of one slice)."""
+
+    def __init__(self) -> None:
+        self.keys: list[pa.Array] = []
+
+    def overlap(self, keys: pa.Array) -> pa.Array:
+        if not self.keys:
+            return pa.repeat(pa.scalar(False), len(keys))
+        return pc.is_in(keys, value_set=pa.concat_arrays(self.keys))
+
+    def add(self, keys: pa.Array) -> None:
+        self.keys.append(keys)
 
 
 def _merge_base(
@@ -356,9 +462,18 @@ def _merge_base(
     deletes: pa.Table,
     settings: MergeSettings,
     fold: _Fold,
+    seen: _SeenKeys,
 ) -> tuple[pa.Table, pa.Array | pa.ChunkedArray]:
-    """Base rows that survive the log (untouched, or winning by ordering value) and the log
-    record rows that lose to their base row."""
+    """The base rows merged with the log: untouched rows as they are, and one row per base
+    row a log record touches (the log record, or the base row where it wins by ordering
+    value; a partial log record takes the columns it lacks from the base row); base rows a
+    delete removes are gone unless they win by ordering value (event time). Also returns
+    the log record rows merged here (the caller emits the others).
+
+    Where the log record always wins whole (no ordering against the base, no partial
+    records), the log records are all emitted by the caller, standing for the first base
+    row of their key; only further base rows of a key (duplicates, in this piece or an
+    earlier one: ``seen``) are merged here."""
     no_rows = pa.array([], pa.int64())
     if base.num_rows == 0:
         return base, no_rows
@@ -369,11 +484,10 @@ def _merge_base(
     touched = pc.is_in(base_keys, value_set=log_keys)
     if not pc.any(touched).as_py():
         return base, no_rows  # no copy of a base (piece) the logs do not touch
-    kept_base = base.filter(pc.invert(touched))
-    if not settings.base_may_win:
-        return kept_base, no_rows
-    # The base record survives a log record (or, for event time, a delete) whose ordering
-    # value is smaller than its own.
+    kept = base.filter(pc.invert(touched))
+    if not settings.base_may_win and not fold.absent:
+        return _log_wins(kept, base_keys, touched, records, seen), no_rows
+    out = [kept]
     base_side = pa.table(
         {
             RECORD_KEY: base_keys,
@@ -381,8 +495,7 @@ def _merge_base(
             "__base_row": arange(0, base.num_rows),
         }
     )
-    survivors = []
-    log_rows_lost = no_rows
+    log_rows_matched: pa.Array | pa.ChunkedArray = no_rows
     if records.num_rows:
         log_side = pa.table(
             {
@@ -392,17 +505,70 @@ def _merge_base(
             }
         )
         pairs = log_side.join(base_side, keys=RECORD_KEY, join_type="inner", use_threads=False)
-        base_wins = pc.fill_null(
-            pc.greater(pairs.column("__base_ord"), pairs.column("__log_ord")), False
-        )
-        survivors.append(pc.filter(pairs.column("__base_row"), base_wins))
-        log_rows_lost = pc.filter(pairs.column("__log_row"), base_wins)
+        log_rows_matched = pairs.column("__log_row")
+        if settings.base_may_win:
+            # The base record survives a log record whose ordering value is smaller.
+            base_wins = pc.fill_null(
+                pc.greater(pairs.column("__base_ord"), pairs.column("__log_ord")), False
+            )
+            out.append(base.take(pc.filter(pairs.column("__base_row"), base_wins)))
+            pairs = pairs.filter(pc.invert(base_wins))
+        out.append(_overlay(records, pairs, base, fold.absent))
     if settings.semantics == Semantics.EVENT_TIME and deletes.num_rows:
+        # ... and, for event time, a delete whose ordering value is smaller.
         pairs = deletes.join(base_side, keys=RECORD_KEY, join_type="inner", use_threads=False)
         base_wins = pc.fill_null(pc.greater(pairs.column("__base_ord"), pairs.column(_ORD)), False)
-        survivors.append(pc.filter(pairs.column("__base_row"), base_wins))
-    extra = [base.take(rows) for rows in survivors if len(rows)]
-    return pa.concat_tables([kept_base, *extra]), log_rows_lost
+        out.append(base.take(pc.filter(pairs.column("__base_row"), base_wins)))
+    return pa.concat_tables([t for t in out if t.num_rows] or [kept]), log_rows_matched
+
+
+def _log_wins(
+    kept: pa.Table,
+    base_keys: pa.ChunkedArray,
+    touched: pa.ChunkedArray,
+    records: pa.Table,
+    seen: _SeenKeys,
+) -> pa.Table:
+    """``kept`` plus the key's log record once more for every touched base row after the
+    first of its key (the first is the log record the caller emits)."""
+    keys = _as_array(pc.filter(base_keys, touched))
+    again = seen.overlap(keys)
+    seen.add(keys)
+    distinct = pc.count_distinct(keys).as_py()
+    if distinct == len(keys) and not pc.any(again).as_py():
+        return kept  # the common case: each key once
+    rows = arange(0, len(keys))
+    firsts = pa.table({RECORD_KEY: keys, "__row": rows}).group_by(RECORD_KEY, use_threads=False)
+    first_rows = firsts.aggregate([("__row", "min")]).column("__row_min")
+    repeat = pc.or_(again, pc.invert(pc.is_in(rows, value_set=first_rows)))
+    extra = pa.table({RECORD_KEY: pc.filter(keys, repeat)})
+    log_side = pa.table(
+        {RECORD_KEY: records.column(RECORD_KEY), "__log_row": arange(0, records.num_rows)}
+    )
+    pairs = extra.join(log_side, keys=RECORD_KEY, join_type="inner", use_threads=False)
+    if not pairs.num_rows:
+        return kept  # deleted keys
+    return pa.concat_tables([kept, records.take(pairs.column("__log_row"))])
+
+
+def _overlay(
+    records: pa.Table, pairs: pa.Table, base: pa.Table, absent: Mapping[str, pa.Array]
+) -> pa.Table:
+    """The log records of ``pairs`` (log row, base row), each completed with its base row's
+    values of the columns it lacks (partial updates)."""
+    log_rows = pairs.column("__log_row")
+    merged = records.take(log_rows)
+    if not absent or not merged.num_rows:
+        return merged
+    base_rows = pairs.column("__base_row")
+    for name, mask in absent.items():
+        lacks = pc.take(mask, log_rows)
+        if not pc.any(lacks).as_py():
+            continue
+        index = merged.schema.get_field_index(name)
+        filled = pc.if_else(lacks, base.column(name).take(base_rows), merged.column(name))
+        merged = merged.set_column(index, merged.schema.field(index), filled)
+    return merged
 
 
 def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -20,7 +20,8 @@ from hudiwrite.exceptions import InvalidOptionError, UnsupportedTableError
 from hudiwrite.formats.avro_schema import META_FIELDS
 from hudiwrite.model.columns import COMMIT_TIME, IS_DELETED, OPERATION, RECORD_KEY
 from hudiwrite.model.filegroup import FileSlice
-from hudiwrite.model.keys import partition_values
+from hudiwrite.model.keys import KeyGenerator, KeyGeneratorKind, partition_values
+from hudiwrite.model.tableconfig import TableConfig
 from hudiwrite.read.fsview import FileSystemView, list_all_partitions
 from hudiwrite.read.merge import MergeSettings, iter_slice, read_slice
 from hudiwrite.timeline.instant import Action
@@ -60,22 +61,39 @@ class ReadPlan:
     filter_columns: tuple[str, ...] = ()
 
     @property
+    def virtual_keys(self) -> bool:
+        """A table without meta fields: its meta columns hold nothing, and queries return
+        the data columns only (as Spark-Hudi does)."""
+        return self.settings.keygen is not None
+
+    @property
     def read_schema(self) -> pa.Schema:
         """The columns a slice is read with: the selection plus what merging and filtering
-        need (record key, ordering field, soft-delete markers, filter columns)."""
+        need (record key, and the key fields it is computed from, ordering field,
+        soft-delete markers, filter columns)."""
         if self.columns is None:
             return self.schema
         needed = set(self.columns) | set(self.filter_columns)
         needed |= {RECORD_KEY, IS_DELETED, OPERATION}
         if self.settings.ordering_field:
             needed.add(self.settings.ordering_field)
+        if self.settings.keygen is not None:
+            needed |= {f.split(".", 1)[0] for f in self.settings.keygen.record_key_fields}
         return pa.schema([f for f in self.schema if f.name in needed])
 
     @property
+    def output_columns(self) -> tuple[str, ...] | None:
+        """The columns returned (None: the whole stored schema)."""
+        if self.columns is None and self.virtual_keys:
+            return tuple(n for n in self.schema.names if n not in META_FIELDS)
+        return self.columns
+
+    @property
     def output_schema(self) -> pa.Schema:
-        if self.columns is None:
+        columns = self.output_columns
+        if columns is None:
             return self.schema
-        return pa.schema([self.schema.field(c) for c in self.columns])
+        return pa.schema([self.schema.field(c) for c in columns])
 
     def read_one(self, file_slice: FileSlice) -> pa.Table:
         rows = read_slice(
@@ -91,8 +109,9 @@ class ReadPlan:
     def _finish(self, rows: pa.Table) -> pa.Table:
         if self.row_filter is not None:
             rows = rows.filter(self.row_filter)
-        if self.columns is not None:
-            rows = rows.select(list(self.columns))
+        columns = self.output_columns
+        if columns is not None:
+            rows = rows.select(list(columns))
         return rows
 
     def to_table(self, max_workers: int = 4) -> pa.Table:
@@ -134,6 +153,13 @@ def _empty_plan(meta: MetaClient, schema: pa.Schema, columns: Sequence[str] | No
         row_filter=None,
         columns=_check_columns(schema, columns),
     )
+
+
+def _queryable(meta: MetaClient, stored: pa.Schema) -> pa.Schema:
+    """The columns queries may select and filter on: without meta fields, the data columns."""
+    if meta.config.populate_meta_fields:
+        return stored
+    return pa.schema([f for f in stored if f.name not in META_FIELDS])
 
 
 def _check_columns(schema: pa.Schema, columns: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -206,10 +232,19 @@ def _partition_row(
 def _prune_partitions(
     meta: MetaClient, partitions: Sequence[str], schema: pa.Schema, filters: Sequence[Filter] | None
 ) -> list[str]:
-    """Partitions that may hold rows passing the filters on partition columns."""
+    """Partitions that may hold rows passing the filters on partition columns.
+
+    Only where a partition path spells the partition columns' values (simple, complex and
+    non-partitioned key generators): a timestamp-based generator writes a formatted date
+    (``2024/01/31`` from epoch milliseconds), a custom one may, and such paths say nothing
+    a filter on the column's stored values could be checked against.
+    """
     config = meta.config
     fields = config.partition_fields
     if not filters or not fields:
+        return list(partitions)
+    keygen = (config.keygen_class or "").rsplit(".", 1)[-1]
+    if keygen and keygen not in KeyGeneratorKind.ALL:
         return list(partitions)
     usable = [f for f in filters if f[0] in fields]
     if not usable:
@@ -245,11 +280,11 @@ def plan_snapshot(
     schema = table_schema(meta, timeline)
     if schema is None or latest is None:
         stored = schema.arrow_with_meta if schema else _meta_only_schema()
-        _filter_expression(stored, filters)
-        return _empty_plan(meta, stored, columns)
+        _filter_expression(_queryable(meta, stored), filters)
+        return _empty_plan(meta, _queryable(meta, stored), columns)
     stored = schema.arrow_with_meta
-    selected = _check_columns(stored, columns)
-    row_filter = _filter_expression(stored, filters)
+    selected = _check_columns(_queryable(meta, stored), columns)
+    row_filter = _filter_expression(_queryable(meta, stored), filters)
     listing = list_all_partitions(meta.storage)
     partitions = _prune_partitions(meta, sorted(listing), stored, filters)
     view = FileSystemView.build(
@@ -261,7 +296,7 @@ def plan_snapshot(
         meta=meta,
         schema=stored,
         slices=slices,
-        settings=MergeSettings(meta.config.precombine_field, meta.config.merge_semantics),
+        settings=merge_settings(meta.config),
         is_committed=_committed(timeline, query_time),
         read_optimized=read_optimized,
         row_filter=row_filter,
@@ -288,6 +323,11 @@ def plan_incremental(
     as Java returns it.
     """
     _check_readable(meta)
+    if not meta.config.populate_meta_fields:
+        raise UnsupportedTableError(
+            "incremental queries need the commit time of each record: this table has no "
+            "meta fields (hoodie.populate.meta.fields=false)"
+        )
     start = _instant_arg(start, "start")
     full = meta.timeline()
     end_time = _instant_arg(end, "end") if end is not None else None
@@ -321,7 +361,7 @@ def plan_incremental(
         meta=meta,
         schema=stored,
         slices=slices,
-        settings=MergeSettings(meta.config.precombine_field, meta.config.merge_semantics),
+        settings=merge_settings(meta.config),
         # only the window's log blocks (Java's includedInstantTimeSet)
         is_committed=window.__contains__,
         read_optimized=False,
@@ -355,16 +395,41 @@ def _check_not_cleaned(meta: MetaClient, timeline: Timeline, as_of: str) -> None
         )
 
 
+def merge_settings(config: TableConfig) -> MergeSettings:
+    """How a table's file slices are merged: its ordering field and merge semantics, and for
+    a table without meta fields the key generator its record keys are computed with (what
+    Java's log scanner does with ``hoodie.table.recordkey.fields`` then)."""
+    keygen = None
+    if not config.populate_meta_fields:
+        keygen = KeyGenerator.from_class_name(
+            config.keygen_class,
+            config.record_key_fields,
+            config.partition_fields,
+            hive_style=config.hive_style,
+            url_encode=config.url_encode,
+        )
+    return MergeSettings(config.precombine_field, config.merge_semantics, keygen)
+
+
 def _check_readable(meta: MetaClient) -> None:
     config = meta.config
     if config.base_file_format != "PARQUET":
         raise UnsupportedTableError(
             f"base file format {config.base_file_format} is not supported (only PARQUET)"
         )
-    if config.table_type == "MERGE_ON_READ" and not config.populate_meta_fields:
-        raise UnsupportedTableError(
-            "Merge-on-Read tables without meta fields cannot be merged by record key yet"
-        )
+    if not config.populate_meta_fields:
+        if not config.record_key_fields:
+            raise UnsupportedTableError(
+                "a table without meta fields must name its record key fields "
+                "(hoodie.table.recordkey.fields)"
+            )
+        kind = (config.keygen_class or "").rsplit(".", 1)[-1]
+        if kind and kind not in KeyGeneratorKind.ALL:
+            raise UnsupportedTableError(
+                f"a table without meta fields keyed by {config.keygen_class} cannot be read: "
+                f"record keys are computed only for {', '.join(KeyGeneratorKind.ALL)} "
+                "(the key generators Hudi allows without meta fields)"
+            )
 
 
 def _completed_at(instant: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from hudiwrite.concurrency.heartbeat import Heartbeat
@@ -17,7 +18,7 @@ from hudiwrite.timeline.layout import AVRO_MAGIC, TableLayout, layout_for_config
 from hudiwrite.timeline.metadata import CommitMetadata
 from hudiwrite.timeline.timeline import Timeline
 
-__all__ = ["PROPERTIES_PATH", "MetaClient"]
+__all__ = ["PROPERTIES_PATH", "MetaClient", "config_exists", "read_table_config"]
 
 log = logging.getLogger("hudiwrite")
 
@@ -34,24 +35,62 @@ TABLE_DIRS = (
 METADATA_TABLE_DIR = f"{HOODIE_DIR}/metadata"
 
 
+def _parse_config(raw: bytes, rel: str) -> TableConfig:
+    """A properties file's bytes, parsed and validated (``CorruptTableError`` if empty,
+    torn or not a table's)."""
+    text = raw.decode("latin-1")
+    if not text.strip():
+        raise CorruptTableError(f"{rel} is empty")
+    return TableConfig.from_text(text)
+
+
+def _read_config_file(storage: Storage, rel: str) -> TableConfig:
+    """One properties file (``FileNotFoundError`` if absent)."""
+    return _parse_config(storage.read_bytes(rel), rel)
+
+
 def read_table_config(storage: Storage) -> TableConfig:
-    """Load ``hoodie.properties``, falling back to the backup Java leaves during updates."""
+    """Load ``hoodie.properties``; when it is missing, empty, torn or fails its checksum, the
+    backup an interrupted update leaves beside it (Java: ``HoodieTableConfig.fetchConfigs``).
+
+    Raises ``TableNotFoundError`` when neither file exists and ``CorruptTableError`` when
+    neither is a whole table config.
+    """
     try:
-        text = storage.read_bytes(PROPERTIES_PATH).decode("latin-1")
-        return TableConfig.from_text(text)
+        return _read_config_file(storage, PROPERTIES_PATH)
     except FileNotFoundError:
-        primary_error: Exception | None = None
+        primary_error: CorruptTableError | None = None
     except CorruptTableError as exc:
         primary_error = exc
     try:
-        text = storage.read_bytes(BACKUP_PATH).decode("latin-1")
-        return TableConfig.from_text(text)
+        config = _read_config_file(storage, BACKUP_PATH)
     except FileNotFoundError:
         if primary_error is not None:
-            raise primary_error from None
+            raise CorruptTableError(
+                f"{PROPERTIES_PATH} of {storage.uri!r} is unusable and there is no backup: "
+                f"{primary_error}"
+            ) from None
         raise TableNotFoundError(
             f"no Hudi table at {storage.uri!r} (missing {PROPERTIES_PATH})"
         ) from None
+    except CorruptTableError as exc:
+        raise CorruptTableError(
+            f"neither {PROPERTIES_PATH} ({primary_error or 'missing'}) nor its backup ({exc}) "
+            f"of {storage.uri!r} is a whole table config"
+        ) from None
+    log.warning(
+        "%s of %s is %s; using %s (an update of the table config was interrupted)",
+        PROPERTIES_PATH,
+        storage.uri,
+        primary_error or "missing",
+        BACKUP_PATH,
+    )
+    return config
+
+
+def config_exists(storage: Storage) -> bool:
+    """Whether a table config (or the backup an interrupted update left) is there."""
+    return storage.exists(PROPERTIES_PATH) or storage.exists(BACKUP_PATH)
 
 
 _RESERVE_ATTEMPTS = 50
@@ -96,13 +135,36 @@ class MetaClient:
     def load(cls, storage: Storage) -> MetaClient:
         return cls(storage, read_table_config(storage))
 
-    def reload_config(self) -> None:
-        """Re-read ``hoodie.properties`` (another writer may have changed the table)."""
-        config = read_table_config(self.storage)
+    def update_config(self, updates: Mapping[str, str | None]) -> TableConfig:
+        """Set (or, for None, remove) properties, crash-safe as Java's
+        ``HoodieTableConfig.modify``: the current file is copied to the backup, the new file
+        replaces it whole, then the backup goes. A crash at any point leaves a readable
+        config: the old one, the backup, or the new one. Applied to the config as stored now
+        (another writer may have changed it); returns the new config."""
+        storage = self.storage
+        try:
+            raw = storage.read_bytes(PROPERTIES_PATH)
+            current = _parse_config(raw, PROPERTIES_PATH)
+        except (FileNotFoundError, CorruptTableError):
+            # the primary is torn: the backup is what was read, keep it until replaced
+            current = read_table_config(storage)
+        else:
+            storage.replace_file(BACKUP_PATH, raw)
+        updated = current.with_updates(updates)
+        storage.replace_file(PROPERTIES_PATH, updated.to_text().encode("latin-1"))
+        storage.delete(BACKUP_PATH)
+        self._set_config(updated)
+        return updated
+
+    def _set_config(self, config: TableConfig) -> None:
         self.layout = layout_for_config(
             config.props, config.version, config.timeline_layout_version
         )
         self.config = config
+
+    def reload_config(self) -> None:
+        """Re-read ``hoodie.properties`` (another writer may have changed the table)."""
+        self._set_config(read_table_config(self.storage))
 
     # -- timeline --------------------------------------------------------------------------
 
