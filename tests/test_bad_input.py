@@ -878,3 +878,97 @@ def test_write_hudi_delete_to_a_new_uri(tmp_path: Path) -> None:
     with pytest.raises(TableNotFoundError):
         write_hudi(str(path), rows(["k1"]), mode="delete", record_key="key")
     assert_nothing_at(path)
+
+
+# -- nested fields ---------------------------------------------------------------------------
+
+POINT = pa.struct([("x", pa.float64()), ("y", pa.float64())])
+NESTED = pa.schema(
+    [
+        ("key", pa.string()),
+        ("ts", pa.int64()),
+        ("st", pa.struct([("a", pa.int32()), ("inner", POINT)])),
+        ("pts", pa.list_(POINT)),
+        ("tags", pa.map_(pa.string(), POINT)),
+    ]
+)
+
+
+def _nested_row(st: Any, pts: Any, tags: Any) -> dict[str, Any]:
+    return {"key": "k1", "ts": 2, "st": st, "pts": pts, "tags": tags}
+
+
+GOOD_ST = {"a": 1, "inner": {"x": 1.0, "y": 2.0}}
+GOOD_PTS = [{"x": 1.0, "y": 2.0}]
+GOOD_TAGS = [("t", {"x": 1.0, "y": 2.0})]
+NESTED_CASES = {
+    # name: (column, its Arrow type in the batch, value, what the message names)
+    "struct lacks a field": (
+        "st",
+        pa.struct([("a", pa.int32())]),
+        {"a": 1},
+        "st.inner is missing",
+    ),
+    "struct has an extra field": (
+        "st",
+        pa.struct([("a", pa.int32()), ("inner", POINT), ("b", pa.string())]),
+        {**GOOD_ST, "b": "x"},
+        "st.b is not in the table",
+    ),
+    "struct two levels down lacks a field": (
+        "st",
+        pa.struct([("a", pa.int32()), ("inner", pa.struct([("x", pa.float64())]))]),
+        {"a": 1, "inner": {"x": 1.0}},
+        "st.inner.y is missing",
+    ),
+    "struct in a list has an extra field": (
+        "pts",
+        pa.list_(pa.struct([("x", pa.float64()), ("y", pa.float64()), ("z", pa.float64())])),
+        [{"x": 1.0, "y": 2.0, "z": 3.0}],
+        "pts[].z is not in the table",
+    ),
+    "struct in a large list lacks a field": (
+        "pts",
+        pa.large_list(pa.struct([("x", pa.float64())])),
+        [{"x": 1.0}],
+        "pts[].y is missing",
+    ),
+    "struct in a map value renamed a field": (
+        "tags",
+        pa.map_(pa.string(), pa.struct([("x", pa.float64()), ("why", pa.float64())])),
+        [("t", {"x": 1.0, "why": 2.0})],
+        "tags{value}.y is missing",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def nested_table() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "nested"
+        table = HudiTable.create(str(path), NESTED, record_key=["key"], ordering_field="ts")
+        table.upsert(pa.Table.from_pylist([_nested_row(GOOD_ST, GOOD_PTS, GOOD_TAGS)], NESTED))
+        yield path
+
+
+@pytest.mark.parametrize("case", list(NESTED_CASES))
+@pytest.mark.parametrize("op", WRITE_OPS)
+def test_nested_fields_must_match(nested_table: Path, case: str, op: str) -> None:
+    column, dtype, value, mention = NESTED_CASES[case]
+    fields = [pa.field(column, dtype) if f.name == column else f for f in NESTED]
+    row = _nested_row(GOOD_ST, GOOD_PTS, GOOD_TAGS) | {column: value}
+    batch = pa.Table.from_pylist([row], pa.schema(fields))
+    expect_refused(nested_table, write(nested_table, op, batch), SchemaMismatchError, mention)
+
+
+def test_nested_fields_in_another_order_are_matched_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    table = HudiTable.create(str(path), NESTED, record_key=["key"], ordering_field="ts")
+    swapped = pa.struct(
+        [("inner", pa.struct([("y", pa.float64()), ("x", pa.float64())])), ("a", pa.int32())]
+    )
+    fields = [pa.field("st", swapped) if f.name == "st" else f for f in NESTED]
+    row = _nested_row({"inner": {"y": 2.0, "x": 1.0}, "a": 7}, GOOD_PTS, GOOD_TAGS)
+    table.upsert(pa.Table.from_pylist([row], pa.schema(fields)))
+    (got,) = table.to_arrow(columns=["st"]).to_pylist()
+    assert got["st"] == {"a": 7, "inner": {"x": 1.0, "y": 2.0}}

@@ -75,9 +75,56 @@ def _is_text(dtype: pa.DataType) -> bool:
     )
 
 
+def _element_types(dtype: pa.DataType) -> list[tuple[str, pa.DataType]]:
+    """A nested type's direct children as (path suffix, type): ``.name`` for struct fields,
+    ``[]`` for list elements, ``{key}``/``{value}`` for map entries."""
+    if pa.types.is_struct(dtype):
+        return [(f".{dtype.field(i).name}", dtype.field(i).type) for i in range(dtype.num_fields)]
+    if pa.types.is_map(dtype):
+        return [("{key}", dtype.key_type), ("{value}", dtype.item_type)]
+    if (
+        pa.types.is_list(dtype)
+        or pa.types.is_large_list(dtype)
+        or pa.types.is_fixed_size_list(dtype)
+    ):
+        return [("[]", dtype.value_type)]
+    return []
+
+
+def nested_mismatches(given: pa.DataType, stored: pa.DataType, path: str) -> list[str]:
+    """Struct fields missing from or extra to the table's, at any depth (structs inside
+    lists and maps too). Arrow's cast would fill a missing field with nulls and drop an extra
+    one without a word; a write must not change nested data silently."""
+    if pa.types.is_struct(given) and pa.types.is_struct(stored):
+        have = [given.field(i).name for i in range(given.num_fields)]
+        want = [stored.field(i).name for i in range(stored.num_fields)]
+        out = [f"{path}.{n} is missing" for n in want if n not in have]
+        out += [f"{path}.{n} is not in the table" for n in have if n not in want]
+        for i in range(stored.num_fields):
+            child = stored.field(i)
+            if child.name in have:
+                out += nested_mismatches(
+                    given.field(have.index(child.name)).type, child.type, f"{path}.{child.name}"
+                )
+        return out
+    given_children, stored_children = _element_types(given), _element_types(stored)
+    if not stored_children or len(given_children) != len(stored_children):
+        return []  # not both nested alike: the cast decides
+    out = []
+    for (suffix, g), (_, t) in zip(given_children, stored_children, strict=True):
+        out += nested_mismatches(g, t, path + suffix)
+    return out
+
+
 def _cast_column(col: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
     if col.type == field.type:
         return col
+    problems = nested_mismatches(col.type, field.type, field.name)
+    if problems:
+        raise SchemaMismatchError(
+            f"column {field.name!r} does not match the table's {field.type}: "
+            + "; ".join(problems)
+        )
     if _is_text(col.type) and not _is_text(field.type):
         # Arrow would parse "012" into 12; text is data, not a spelling of a number or time.
         raise SchemaMismatchError(
