@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable
 from typing import Any, Literal
@@ -18,22 +19,22 @@ _COMPRESSIONS = ("gzip", "snappy", "zstd", "uncompressed")
 
 
 def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise InvalidOptionError(f"{attribute.name} must be a positive integer, got {value!r}")
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidOptionError(f"{attribute.name} must be a non-negative integer, got {value!r}")
 
 
 def _positive_number(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not isinstance(value, (int, float)) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise InvalidOptionError(f"{attribute.name} must be a positive number, got {value!r}")
 
 
 def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (not isinstance(value, int) or value <= 0):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
         raise InvalidOptionError(f"{attribute.name} must be a positive integer or None")
 
 
@@ -46,12 +47,45 @@ def _one_of(*allowed: object) -> Callable[[Any, attrs.Attribute[Any], Any], None
     return check
 
 
+def _bool(_: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidOptionError(f"{attribute.name} must be True or False, got {value!r}")
+
+
+def _name_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise InvalidOptionError(f"{attribute.name} must be a non-empty string or None")
+
+
+class _Options(type):
+    """Constructing options with a name that is not an option raises InvalidOptionError
+    (naming the closest option) instead of the TypeError of the generated ``__init__``."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        names = [a.name for a in attrs.fields(cls)]  # type: ignore[arg-type]
+        if args:
+            raise InvalidOptionError(
+                f"{cls.__name__} takes keyword arguments only ({', '.join(names)})"
+            )
+        unknown = [k for k in kwargs if k not in names]
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, names, n=1)
+                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise InvalidOptionError(
+                f"unknown {cls.__name__} option(s) {', '.join(hints)}; the options are "
+                f"{', '.join(names)}"
+            )
+        return super().__call__(**kwargs)
+
+
 def _payload_class(name: str) -> str:
     return PayloadClass.resolve(name)
 
 
 @attrs.frozen(kw_only=True)
-class TableOptions:
+class TableOptions(metaclass=_Options):
     """How hudiwrite creates a table and writes to it.
 
     Table-level choices (``table_version``, ``payload_class``, ``url_encode_partitions``,
@@ -90,9 +124,9 @@ class TableOptions:
         default=PayloadClass.OVERWRITE_WITH_LATEST, converter=_payload_class
     )
     #: Escape partition values Hive-style (``hoodie.datasource.write.partitionpath.urlencode``).
-    url_encode_partitions: bool = False
+    url_encode_partitions: bool = attrs.field(default=False, validator=_bool)
     #: ``hoodie.database.name``; part of the table checksum.
-    database_name: str | None = None
+    database_name: str | None = attrs.field(default=None, validator=_name_or_none)
     #: What ``insert`` does with a key that already exists: ``"fail"`` raises
     #: InvalidRecordError and writes nothing, ``"drop"`` skips such rows.
     insert_duplicates: Literal["fail", "drop"] = attrs.field(
@@ -121,14 +155,14 @@ class TableOptions:
     #: Commits (or file versions) the cleaner retains (``hoodie.cleaner.commits.retained``).
     clean_retained: int = attrs.field(default=10, validator=_positive)
     #: Clean after each commit.
-    auto_clean: bool = True
+    auto_clean: bool = attrs.field(default=True, validator=_bool)
     #: Archive the oldest instants when the active timeline holds more than
     #: ``archive_max_instants`` completed commits, down to ``archive_min_instants``
     #: (``hoodie.keep.min.commits`` / ``hoodie.keep.max.commits``).
     archive_min_instants: int = attrs.field(default=20, validator=_positive)
     archive_max_instants: int = attrs.field(default=30, validator=_positive)
     #: Archive after each commit.
-    auto_archive: bool = True
+    auto_archive: bool = attrs.field(default=True, validator=_bool)
     #: Roll back writes that started and never completed at the start of the next write
     #: (``"eager"``) or leave them to :meth:`HudiTable.rollback_failed`. Either way only
     #: dead writes are rolled back: those whose heartbeat is gone, expired, or names a

@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from hudiwrite.exceptions import InvalidOptionError
+
 __all__ = ["WHOLE_READ_BYTES", "FileInfo", "Storage"]
 
 #: Parquet files up to this size are read from object stores in a single request.
@@ -48,9 +50,23 @@ class Storage:
     """A table's base location on an fsspec filesystem."""
 
     def __init__(self, uri: str, storage_options: Mapping[str, Any] | None = None) -> None:
-        self.uri = uri
+        if not isinstance(uri, (str, os.PathLike)):
+            raise InvalidOptionError(f"a table location is a URL or path, got {type(uri).__name__}")
+        if storage_options is not None and not isinstance(storage_options, Mapping):
+            raise InvalidOptionError(
+                f"storage_options must be a mapping, got {type(storage_options).__name__}"
+            )
+        self.uri = str(uri)
         self.storage_options = dict(storage_options or {})
-        fs, root = fsspec.core.url_to_fs(str(uri), **self.storage_options)
+        try:
+            fs, root = fsspec.core.url_to_fs(self.uri, **self.storage_options)
+        except ImportError as exc:  # fsspec names the package the protocol needs
+            raise InvalidOptionError(f"cannot open {self.uri!r}: {exc}") from exc
+        except (ValueError, TypeError) as exc:  # unknown protocol, bad storage option
+            raise InvalidOptionError(
+                f"cannot open {self.uri!r} with fsspec (storage_options "
+                f"{sorted(self.storage_options)}): {exc}"
+            ) from exc
         self.fs: fsspec.AbstractFileSystem = fs
         self.root: str = root.rstrip("/") or "/"
         protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
@@ -352,6 +368,16 @@ class Storage:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(path)
         return True
+
+    def top_level_names(self) -> set[str] | None:
+        """Names directly under the base path, or None when the base path does not exist."""
+        path = self.full_path("")
+        try:
+            if not self.fs.isdir(path):
+                return None
+            return {posixpath.basename(e.rstrip("/")) for e in self.fs.ls(path, detail=False)}
+        except FileNotFoundError:
+            return None
 
     def delete_tree(self, rel: str) -> None:
         """Delete a directory and everything below it; missing is not an error."""

@@ -162,7 +162,7 @@ class HudiTable:
         ``partition_by`` the table is non-partitioned. ``ordering_field`` (Hudi's precombine
         field) decides which of several records with one key wins.
         """
-        options = options or TableOptions()
+        options = _options(options)
         if not isinstance(schema, pa.Schema):
             raise InvalidOptionError("schema must be a pyarrow.Schema")
         keys = _fields(record_key, "record_key")
@@ -252,7 +252,7 @@ class HudiTable:
         storage = Storage(uri, storage_options)
         config = read_table_config(storage)
         meta = MetaClient(storage, config)
-        base = options or TableOptions()
+        base = _options(options)
         if config.payload_class in PayloadClass.SUPPORTED:
             base = attrs.evolve(base, payload_class=config.payload_class)
         base = attrs.evolve(
@@ -625,6 +625,18 @@ def _check_ordering_type(empty: pa.Table, field: str) -> None:
         raise UnsupportedTypeError(f"ordering field {field!r} of type {dtype} is not comparable")
 
 
+def _options(options: object) -> TableOptions:
+    """``options`` as given, or the defaults; anything else is InvalidOptionError."""
+    if options is None:
+        return TableOptions()
+    if not isinstance(options, TableOptions):
+        raise InvalidOptionError(
+            f"options must be a hudiwrite.TableOptions, got {type(options).__name__} "
+            f"{options!r:.60}"
+        )
+    return options
+
+
 def write_hudi(
     uri: str,
     data: Any,
@@ -650,20 +662,35 @@ def write_hudi(
         from hudiwrite.write.source import as_reader
 
         reader = as_reader(data)
-        table = HudiTable.create(
-            uri,
-            reader.schema,
-            record_key=record_key,
-            partition_by=partition_by,
-            ordering_field=ordering_field,
-            options=options,
-            storage_options=storage_options,
-        )
+        storage = Storage(uri, storage_options)
+        before = storage.top_level_names()
+        try:
+            table = HudiTable.create(
+                uri,
+                reader.schema,
+                record_key=record_key,
+                partition_by=partition_by,
+                ordering_field=ordering_field,
+                options=options,
+                storage_options=storage_options,
+            )
+        except TableExistsError:  # another process created it just now: write to theirs
+            table = HudiTable.open(uri, storage_options=storage_options, options=options)
+            return table.upsert(reader) if mode == "upsert" else table.insert(reader)
+        except BaseException:
+            if before is None:  # validation failed before anything was written, or I/O did
+                storage.delete_tree("")
+            raise
         try:
             return table.upsert(reader) if mode == "upsert" else table.insert(reader)
         except BaseException:
-            # The table did not exist before this call: leave nothing behind.
-            table._meta.storage.delete_tree(".hoodie")
+            # This call created the table: leave nothing behind (the folder too, if this
+            # call made it); nothing that was there before is touched.
+            if before is None:
+                storage.delete_tree("")
+            else:
+                for name in (storage.top_level_names() or set()) - before:
+                    storage.delete_tree(name)
             raise
     method = {"upsert": table.upsert, "insert": table.insert, "delete": table.delete}[mode]
     return method(data)

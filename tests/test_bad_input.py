@@ -184,9 +184,8 @@ def assert_unchanged(root: Path, before: Snapshot) -> None:
 
 
 def assert_nothing_at(path: Path) -> None:
-    """The location holds no file at all (it may be absent or an empty directory)."""
-    files, _ = snapshot(path)
-    assert sorted(files) == []
+    """Nothing is at the location: not a file, not even an empty folder."""
+    assert not path.exists(), sorted(str(p) for p in path.rglob("*"))
     with pytest.raises(TableNotFoundError):
         HudiTable.open(str(path))
 
@@ -972,3 +971,79 @@ def test_nested_fields_in_another_order_are_matched_by_name(tmp_path: Path) -> N
     table.upsert(pa.Table.from_pylist([row], pa.schema(fields)))
     (got,) = table.to_arrow(columns=["st"]).to_pylist()
     assert got["st"] == {"a": 7, "inner": {"x": 1.0, "y": 2.0}}
+
+
+def test_write_hudi_into_an_existing_folder_leaves_it_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "landing"
+    path.mkdir()
+    (path / "README.txt").write_text("the team's notes")
+    before = snapshot(path)
+    with pytest.raises(InvalidRecordError):
+        write_hudi(str(path), new_rows(None), record_key="key", partition_by="region")
+    assert_unchanged(path, before)
+
+
+# -- errors of the wrong kind -----------------------------------------------------------------
+
+
+def test_opening_a_file_as_a_table(tmp_path: Path) -> None:
+    a_file = tmp_path / "data.parquet"
+    a_file.write_bytes(b"PAR1")
+    with pytest.raises(TableNotFoundError, match="no Hudi table"):
+        HudiTable.open(str(a_file))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "mention"),
+    [
+        ({"target_file_size": True}, "target_file_size"),
+        ({"max_workers": False}, "max_workers"),
+        ({"small_file_rewrite": True}, "small_file_rewrite"),
+        ({"compaction_delta_commits": True}, "compaction_delta_commits"),
+        ({"auto_clean": "yes"}, "auto_clean"),
+        ({"url_encode_partitions": 1}, "url_encode_partitions"),
+        ({"database_name": ""}, "database_name"),
+        ({"max_worker": 2}, "did you mean 'max_workers'"),
+        ({"compression": "zstd"}, "unknown TableOptions option"),
+    ],
+    ids=lambda v: str(v) if isinstance(v, str) else "-".join(v),
+)
+def test_table_options_are_checked(kwargs: dict[str, Any], mention: str) -> None:
+    with pytest.raises(InvalidOptionError) as info:
+        TableOptions(**kwargs)
+    assert mention in str(info.value)
+
+
+def test_table_options_are_keywords_only() -> None:
+    with pytest.raises(InvalidOptionError, match="keyword arguments only"):
+        TableOptions(6)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("how", ["create", "open", "write_hudi"])
+def test_options_must_be_table_options(tmp_path: Path, table_path: Path, how: str) -> None:
+    bad: Any = "fast"
+    calls: dict[str, Callable[[], object]] = {
+        "create": lambda: HudiTable.create(
+            str(tmp_path / "new"), SCHEMA, record_key="key", options=bad
+        ),
+        "open": lambda: HudiTable.open(str(table_path), options=bad),
+        "write_hudi": lambda: write_hudi(
+            str(tmp_path / "new"), new_rows(), record_key="key", options=bad
+        ),
+    }
+    expect_refused(table_path, calls[how], InvalidOptionError, "TableOptions", "'fast'")
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize(
+    ("uri", "storage_options", "mention"),
+    [
+        ("nope://bucket/table", None, "nope"),
+        ("memory://t", "fast", "storage_options must be a mapping"),
+    ],
+    ids=["unknown-scheme", "options-not-a-mapping"],
+)
+def test_bad_locations(uri: str, storage_options: Any, mention: str) -> None:
+    with pytest.raises(InvalidOptionError) as info:
+        HudiTable.open(uri, storage_options=storage_options)
+    assert mention in str(info.value)

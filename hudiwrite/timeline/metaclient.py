@@ -45,8 +45,13 @@ def _parse_config(raw: bytes, rel: str) -> TableConfig:
 
 
 def _read_config_file(storage: Storage, rel: str) -> TableConfig:
-    """One properties file (``FileNotFoundError`` if absent)."""
-    return _parse_config(storage.read_bytes(rel), rel)
+    """One properties file (``FileNotFoundError`` if absent, also when the table location
+    is a file rather than a folder)."""
+    try:
+        raw = storage.read_bytes(rel)
+    except NotADirectoryError as exc:
+        raise FileNotFoundError(str(exc)) from exc
+    return _parse_config(raw, rel)
 
 
 def read_table_config(storage: Storage) -> TableConfig:

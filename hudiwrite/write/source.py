@@ -122,8 +122,7 @@ def _cast_column(col: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
     problems = nested_mismatches(col.type, field.type, field.name)
     if problems:
         raise SchemaMismatchError(
-            f"column {field.name!r} does not match the table's {field.type}: "
-            + "; ".join(problems)
+            f"column {field.name!r} does not match the table's {field.type}: " + "; ".join(problems)
         )
     if _is_text(col.type) and not _is_text(field.type):
         # Arrow would parse "012" into 12; text is data, not a spelling of a number or time.
