@@ -132,6 +132,12 @@ class TableOptions(metaclass=_Options):
     insert_duplicates: Literal["fail", "drop"] = attrs.field(
         default="fail", validator=_one_of("fail", "drop")
     )
+    #: Accept complex-key values (several record key fields) that contain ',', the separator
+    #: of Java's ``field:value,field:value`` key form. Such values can make two different
+    #: records print the same key (``("a,b:x", "y")`` and ``("a", "x,b:y")`` under fields
+    #: ``(k, b)``), and one then silently replaces the other, in Java Hudi too; so they are
+    #: refused with InvalidRecordError unless this is True (Java parity).
+    allow_ambiguous_keys: bool = attrs.field(default=False, validator=_bool)
     #: Input beyond this many bytes (Arrow in-memory size) is spilled to a local temporary
     #: file while a write prepares, so large streams are written in bounded memory.
     max_memory_bytes: int = attrs.field(default=512 * 1024 * 1024, validator=_positive)

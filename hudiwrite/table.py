@@ -521,6 +521,7 @@ class HudiTable:
                 target_file_size=opts.target_file_size,
                 row_group_rows=opts.row_group_rows,
                 insert_duplicates=opts.insert_duplicates,
+                allow_ambiguous_keys=opts.allow_ambiguous_keys,
                 max_memory_bytes=opts.max_memory_bytes,
                 max_workers=opts.max_workers,
                 small_file_limit=opts.small_file_limit,

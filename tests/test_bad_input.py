@@ -274,6 +274,56 @@ def test_complex_key_with_one_part_null_is_accepted(make_table: Callable[..., Pa
     assert "key:k100,amount:__null__" in keys
 
 
+@pytest.mark.parametrize("op", OPS)
+def test_complex_key_value_with_the_separator(make_table: Callable[..., Path], op: str) -> None:
+    """``key="k1,amount:5"`` with ``amount=7`` prints ``key:k1,amount:5,amount:7``: the key
+    form is no longer one-to-one, so such values are refused unless asked for."""
+    path = make_table(complex_key=True)
+    data = new_rows("k1,amount:5")
+    expect_refused(path, write(path, op, data), InvalidRecordError, "'key'", "','", "k1,amount:5")
+
+
+def test_complex_key_separator_allowed_for_java_parity(make_table: Callable[..., Path]) -> None:
+    path = make_table(complex_key=True)
+    options = TableOptions(allow_ambiguous_keys=True)
+    HudiTable.open(str(path), options=options).upsert(new_rows("k1,x"))
+    keys = {k for k, _ in snapshot_rows(path)}
+    assert "key:k1,x,amount:100" in keys  # Java's spelling of the same record
+
+
+def test_colons_in_complex_key_values_are_accepted(make_table: Callable[..., Path]) -> None:
+    """Each key part is split at its first ':' (after the field name): values may hold ':'."""
+    path = make_table(complex_key=True)
+    HudiTable.open(str(path)).upsert(new_rows("k7:12:00"))
+    keys = {k for k, _ in snapshot_rows(path)}
+    assert "key:k7:12:00,amount:7120000" in keys
+
+
+def test_commas_in_a_simple_key_are_accepted(table_path: Path) -> None:
+    HudiTable.open(str(table_path)).upsert(new_rows("k8,9"))
+    assert ("k8,9", "region=eu") in snapshot_rows(table_path)
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("hive_style", [True, False])
+def test_partition_value_longer_than_a_directory_name(
+    make_table: Callable[..., Path], op: str, hive_style: bool
+) -> None:
+    """Refused while the input is read, before an instant is reserved (it used to surface
+    as an OSError from the file system mid-write)."""
+    path = make_table(hive_style=hive_style)
+    long_value = "é" * 128  # 128 characters, 256 bytes in UTF-8
+    data = rows(["k100", "k101"], ["eu", long_value])
+    expect_refused(path, write(path, op, data), InvalidRecordError, "'region'", "255 bytes")
+
+
+def test_partition_value_at_the_directory_name_limit(make_table: Callable[..., Path]) -> None:
+    path = make_table(hive_style=False)
+    value = "p" * 255
+    HudiTable.open(str(path)).upsert(rows(["k100"], [value]))
+    assert ("k100", value) in snapshot_rows(path)
+
+
 @pytest.mark.parametrize("op", WRITE_OPS)
 def test_null_ordering_value(table_path: Path, op: str) -> None:
     data = replace(new_rows("k102"), "ts", pa.array([1, None, 1], pa.int64()))

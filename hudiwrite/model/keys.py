@@ -28,6 +28,8 @@ __all__ = [
 DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 NULL_KEY_PART = "__null__"
 EMPTY_KEY_PART = "__empty__"
+#: Longest directory name a partition segment may have: NAME_MAX of ext4, APFS, NTFS, HDFS.
+MAX_SEGMENT_BYTES = 255
 
 _KEYGEN_PACKAGE = "org.apache.hudi.keygen."
 
@@ -186,8 +188,16 @@ class KeyGenerator:
 
     # -- record keys -------------------------------------------------------------------
 
-    def record_keys(self, table: pa.Table) -> pa.ChunkedArray:
-        """The ``_hoodie_record_key`` of every row; raises on a null or empty key."""
+    def record_keys(self, table: pa.Table, *, allow_ambiguous: bool = True) -> pa.ChunkedArray:
+        """The ``_hoodie_record_key`` of every row.
+
+        Raises InvalidRecordError on a null or empty key and, unless ``allow_ambiguous``
+        (readers re-deriving keys of rows already written keep the default), on a complex-key
+        value containing ',': Java's ``field:value,field:value`` form is then no longer
+        one-to-one, so two records could share a key. A ':' is harmless: each part is split
+        at its first ':' (Java: ``KeyGenUtils.extractRecordKeysByFields``), after the field
+        name, which never contains one.
+        """
         complex_form = self.kind == KeyGeneratorKind.COMPLEX or len(self.record_key_fields) > 1
         if not complex_form:
             (field,) = self.record_key_fields
@@ -199,6 +209,15 @@ class KeyGenerator:
         all_missing = None
         for field in self.record_key_fields:
             values = _java_strings(column_by_path(table, field), field)
+            if not allow_ambiguous and len(self.record_key_fields) > 1:
+                self._raise_if_any(
+                    pc.fill_null(pc.match_substring(values, ","), False),
+                    table,
+                    f"record key field {field!r} has a value containing ',', the separator "
+                    "of complex keys: two different records could get the same key "
+                    "(TableOptions(allow_ambiguous_keys=True) accepts it, as Java does)",
+                    column=values,
+                )
             missing = pc.fill_null(pc.equal(pc.binary_length(values), 0), True)
             all_missing = missing if all_missing is None else pc.and_(all_missing, missing)
             values = pc.if_else(pc.is_null(values), NULL_KEY_PART, values)
@@ -233,6 +252,14 @@ class KeyGenerator:
                 values = _url_encode(values)
             if self.hive_style:
                 values = pc.binary_join_element_wise(f"{field}=", values, "")
+            self._raise_if_any(
+                pc.greater(pc.binary_length(values), MAX_SEGMENT_BYTES),
+                table,
+                f"partition field {field!r} has a value whose directory name "
+                f"would be longer than {MAX_SEGMENT_BYTES} bytes (UTF-8), the limit of "
+                "file systems and object stores' listings",
+                column=values,
+            )
             segments.append(values)
         if len(segments) == 1:
             return segments[0]

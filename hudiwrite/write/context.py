@@ -59,6 +59,8 @@ class WriteSettings:
     target_file_size: int = 120 * 1024 * 1024
     row_group_rows: int = 1_048_576
     insert_duplicates: str = "fail"
+    #: Accept complex-key values containing the key separator ',' (see TableOptions).
+    allow_ambiguous_keys: bool = False
     max_memory_bytes: int = 512 * 1024 * 1024
     max_workers: int = 4
     #: Base files below this size take new inserts (0 turns small-file handling off).

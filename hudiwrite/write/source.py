@@ -271,7 +271,7 @@ def prepare_input(data: Any, ctx: WriteContext, *, keys_only: bool) -> PreparedI
                 table = raw.select(names)
             else:
                 table = conform_columns(raw, ctx.schema)
-            keys = ctx.keygen.record_keys(table)
+            keys = ctx.keygen.record_keys(table, allow_ambiguous=ctx.settings.allow_ambiguous_keys)
             partitions = ctx.keygen.partition_paths(table)
             key_cols: dict[str, Any] = {
                 ROW_ID: arange(offset, offset + table.num_rows),
