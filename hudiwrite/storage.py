@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from hudiwrite.exceptions import InvalidOptionError
+from hudiwrite.exceptions import CorruptTableError, InvalidOptionError
 
 __all__ = ["WHOLE_READ_BYTES", "FileInfo", "Storage"]
 
@@ -147,10 +147,14 @@ class Storage:
     def parquet_file(self, rel: str, size: int | None = None) -> pq.ParquetFile:
         """Open a parquet file for reading. On object stores a file of known size up to
         ``WHOLE_READ_BYTES`` is fetched in one GET (pyarrow's reader would HEAD it for its
-        size, then GET the footer and the column chunks separately)."""
-        if not self._local and size is not None and size <= WHOLE_READ_BYTES:
-            return pq.ParquetFile(pa.BufferReader(self.read_bytes(rel)))
-        return pq.ParquetFile(self.full_path(rel), filesystem=self.arrow_fs)
+        size, then GET the footer and the column chunks separately).
+
+        Raises CorruptTableError when the file is not parquet (decode its data inside
+        :func:`unreadable_as_corrupt` for the same error on a damaged body)."""
+        with unreadable_as_corrupt(rel):
+            if not self._local and size is not None and size <= WHOLE_READ_BYTES:
+                return pq.ParquetFile(pa.BufferReader(self.read_bytes(rel)))
+            return pq.ParquetFile(self.full_path(rel), filesystem=self.arrow_fs)
 
     def exists(self, rel: str) -> bool:
         if self._local:
@@ -400,6 +404,17 @@ class Storage:
     def invalidate(self) -> None:
         """Forget cached listings (fsspec caches directory listings on object stores)."""
         self.fs.invalidate_cache()
+
+
+@contextlib.contextmanager
+def unreadable_as_corrupt(what: str) -> Iterator[None]:
+    """Arrow's "this is not valid parquet/IPC" (``ArrowInvalid``, a ValueError) while decoding
+    ``what`` becomes CorruptTableError naming it. I/O errors pass unchanged: a transient
+    store failure is not corruption."""
+    try:
+        yield
+    except pa.ArrowInvalid as exc:
+        raise CorruptTableError(f"{what} is damaged or not a parquet file: {exc}") from exc
 
 
 def _epoch_seconds(stamp: datetime.datetime) -> float:

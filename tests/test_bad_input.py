@@ -719,6 +719,90 @@ def test_tampered_checksum(table_path: Path) -> None:
     expect_refused(table_path, call, CorruptTableError)
 
 
+# -- corrupt table files ---------------------------------------------------------------------
+
+
+def _last_commit(path: Path) -> Path:
+    return sorted((path / ".hoodie").glob("*.deltacommit"))[-1]
+
+
+def _each(path: Path, pattern: str, change: Callable[[bytes], bytes]) -> None:
+    """Apply ``change`` to every data file (outside ``.hoodie/``) matching ``pattern``."""
+    found = sorted(p for p in path.rglob(pattern) if "/.hoodie/" not in p.as_posix())
+    assert found, pattern
+    for p in found:
+        p.write_bytes(change(p.read_bytes()))
+
+
+CORRUPTIONS: dict[str, tuple[Callable[[Path], object], str]] = {
+    "commit-not-json": (lambda p: _last_commit(p).write_bytes(b"{not json"), "not valid JSON"),
+    "commit-wrong-shape": (
+        lambda p: _last_commit(p).write_bytes(b'{"partitionToWriteStats": 5}'),
+        "not Hudi commit metadata",
+    ),
+    "base-file-not-parquet": (
+        lambda p: _each(p, "*.parquet", lambda b: b"garbage" * 20),
+        "not a parquet file",
+    ),
+    "base-file-truncated": (
+        lambda p: _each(p, "*.parquet", lambda b: b[: len(b) // 2]),
+        "damaged",
+    ),
+    "properties-garbage-no-backup": (
+        lambda p: (p / ".hoodie" / "hoodie.properties").write_bytes(b"\xff\xfe=\n=="),
+        "no backup",
+    ),
+}
+
+
+@pytest.mark.parametrize("op", ["upsert", "delete", "to_arrow"])
+@pytest.mark.parametrize("corruption", CORRUPTIONS, ids=list(CORRUPTIONS))
+def test_corrupt_table_files(table_path: Path, corruption: str, op: str) -> None:
+    """Damaged files raise CorruptTableError naming the problem, and nothing is written."""
+    damage, mention = CORRUPTIONS[corruption]
+    damage(table_path)
+
+    def call() -> Any:
+        table = HudiTable.open(str(table_path))
+        if op == "to_arrow":
+            return table.to_arrow()
+        return getattr(table, op)(new_rows() if op == "upsert" else rows(["k1"], ["eu"]))
+
+    expect_refused(table_path, call, CorruptTableError, mention)
+
+
+@pytest.mark.parametrize("corruption", [c for c in CORRUPTIONS if c.startswith(("commit", "base"))])
+def test_compaction_of_corrupt_files(table_path: Path, corruption: str) -> None:
+    """A compaction over damaged files fails with CorruptTableError once its plan is
+    scheduled, as Java's does: the plan stays pending (requested or inflight) for a retry,
+    with no output of its own, and no other file changes."""
+    damage, mention = CORRUPTIONS[corruption]
+    damage(table_path)
+    old_files, _ = snapshot(table_path)
+    with pytest.raises(CorruptTableError, match=mention):
+        HudiTable.open(str(table_path)).compact()
+    files, _ = snapshot(table_path)
+    assert {p: b for p, b in files.items() if p in old_files} == old_files
+    (plan,) = [p for p in files if p.count("/") == 1 and p.endswith(".compaction.requested")]
+    instant = plan.removeprefix(".hoodie/").split(".")[0]
+    new = set(files) - set(old_files)
+    assert new <= {
+        plan,
+        f".hoodie/{instant}.compaction.inflight",
+        f".hoodie/.aux/{instant}.compaction.requested",
+    }, sorted(new)
+
+
+@pytest.mark.parametrize("op", ["upsert", "compact"])
+def test_truncated_compaction_plan(table_path: Path, op: str) -> None:
+    HudiTable.open(str(table_path)).compact(plan_only=True)
+    (plan,) = (table_path / ".hoodie").glob("*.compaction.requested")
+    plan.write_bytes(plan.read_bytes()[:20])
+    table = HudiTable.open(str(table_path))
+    call = (lambda: table.upsert(new_rows())) if op == "upsert" else table.compact
+    expect_refused(table_path, call, CorruptTableError, "truncated")
+
+
 def test_bad_input_on_a_table_with_a_metadata_table(table_path: Path) -> None:
     meta_dir = table_path / ".hoodie" / "metadata"
     (meta_dir / ".hoodie").mkdir(parents=True)

@@ -678,7 +678,10 @@ def parquet_block_content(
 
 def read_parquet_block_content(content: bytes, arrow_schema: pa.Schema | None = None) -> pa.Table:
     """The rows of a Parquet data block; optionally selected and cast to ``arrow_schema``."""
-    table = pq.read_table(pa.BufferReader(content))
+    try:
+        table = pq.read_table(pa.BufferReader(content))
+    except pa.ArrowInvalid as exc:
+        raise CorruptTableError(f"parquet data block is damaged: {exc}") from exc
     if arrow_schema is None:
         return table
     columns = []

@@ -25,7 +25,7 @@ from hudiwrite.exceptions import UnsupportedTableError
 from hudiwrite.formats.parquet import MAX_KEY, MIN_KEY, key_range
 from hudiwrite.model.columns import PARTITION_PATH, RECORD_KEY
 from hudiwrite.model.filegroup import FileSlice
-from hudiwrite.storage import Storage
+from hudiwrite.storage import Storage, unreadable_as_corrupt
 
 __all__ = ["FILE_ID", "KeyCache", "lookup_keys", "remember_written_keys"]
 
@@ -113,7 +113,8 @@ def _file_keys(storage: Storage, file_slice: FileSlice, bounds: tuple[str, str])
         lo, hi = meta.get(MIN_KEY.encode()), meta.get(MAX_KEY.encode())
         if lo is not None and hi is not None and _disjoint((lo.decode(), hi.decode()), bounds):
             return None
-        keys = pf.read(columns=[RECORD_KEY]).column(RECORD_KEY).combine_chunks()
+        with unreadable_as_corrupt(base.path):
+            keys = pf.read(columns=[RECORD_KEY]).column(RECORD_KEY).combine_chunks()
         entry = _FileKeys(keys, key_range(keys))
         KEY_CACHE.put(url, entry)
     if entry.bounds is None or _disjoint(entry.bounds, bounds):

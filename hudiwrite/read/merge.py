@@ -49,6 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hudiwrite._arrow import arange, conform_to_schema, take_last_per_key
+from hudiwrite.exceptions import CorruptTableError
 from hudiwrite.formats.logblock import (
     BlockType,
     HeaderKey,
@@ -63,7 +64,7 @@ from hudiwrite.model.columns import IS_DELETED, OPERATION, RECORD_KEY
 from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.model.keys import KeyGenerator
 from hudiwrite.model.tableconfig import MergeSemantics as Semantics
-from hudiwrite.storage import Storage
+from hudiwrite.storage import Storage, unreadable_as_corrupt
 
 __all__ = ["MergeSettings", "Semantics", "iter_slice", "read_base", "read_slice"]
 
@@ -132,7 +133,7 @@ def _decode_data(
     else:
         writer_schema = block.schema
         if writer_schema is None:
-            raise ValueError("Avro data block without a SCHEMA header")
+            raise CorruptTableError("Avro data block without a SCHEMA header")
         table = read_avro_block_content(block.content, writer_schema)
     partial = (block.get(HeaderKey.IS_PARTIAL) or "").strip().lower() == "true"
     present = frozenset(table.column_names) if partial else None
@@ -317,9 +318,11 @@ def read_base(storage: Storage, file_slice: FileSlice, schema: pa.Schema) -> pa.
     columns the file predates come out as nulls."""
     if file_slice.base_file is None:
         return schema.empty_table()
-    pf = storage.parquet_file(file_slice.base_file.path, file_slice.base_file.size)
+    path = file_slice.base_file.path
+    pf = storage.parquet_file(path, file_slice.base_file.size)
     present = set(pf.schema_arrow.names)
-    table = pf.read(columns=[name for name in schema.names if name in present])
+    with unreadable_as_corrupt(path):
+        table = pf.read(columns=[name for name in schema.names if name in present])
     return conform_to_schema(table, schema)
 
 
@@ -380,10 +383,16 @@ def _base_batches(
 ) -> Iterator[pa.Table]:
     if file_slice.base_file is None:
         return
-    pf = storage.parquet_file(file_slice.base_file.path, file_slice.base_file.size)
+    path = file_slice.base_file.path
+    pf = storage.parquet_file(path, file_slice.base_file.size)
     present = set(pf.schema_arrow.names)
     columns = [name for name in schema.names if name in present]
-    for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
+    batches = pf.iter_batches(batch_size=batch_rows, columns=columns)
+    while True:
+        with unreadable_as_corrupt(path):
+            batch = next(batches, None)
+        if batch is None:
+            return
         yield conform_to_schema(pa.Table.from_batches([batch]), schema)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from hudiwrite.concurrency.heartbeat import Heartbeat, commit_lock
+from hudiwrite.exceptions import CorruptTableError
 from hudiwrite.formats.avro_ocf import write_single_record
 from hudiwrite.formats.hudi_avro_schemas import schema_json
 from hudiwrite.formats.parquet import BaseFileWriter, with_file_name
@@ -169,14 +170,14 @@ def _slice_of(op: dict[str, Any], sizes: Mapping[str, int]) -> FileSlice:
         name = str(op["dataFilePath"]).rsplit("/", 1)[-1]
         parsed = parse_base_file_name(name)
         if parsed is None:
-            raise ValueError(f"compaction plan names a bad base file {name!r}")
+            raise CorruptTableError(f"compaction plan names a bad base file {name!r}")
         base = BaseFile(partition, parsed, sizes.get(name, 0))
     logs = []
     for path in op.get("deltaFilePaths") or []:
         name = str(path).rsplit("/", 1)[-1]
         parsed_log = parse_log_file_name(name)
         if parsed_log is None:
-            raise ValueError(f"compaction plan names a bad log file {name!r}")
+            raise CorruptTableError(f"compaction plan names a bad log file {name!r}")
         logs.append(LogFile(partition, parsed_log, name, sizes.get(name, 0)))
     logs.sort(key=lambda f: f.parsed.sort_key)
     return FileSlice(partition, op["fileId"], op["baseInstantTime"], base, tuple(logs))
@@ -199,7 +200,9 @@ def execute(
         meta.write_instant(Instant(instant_time, Action.COMPACTION, State.INFLIGHT), b"")
     schema = table_schema(meta, timeline)
     if schema is None:
-        raise ValueError("a compaction needs the table schema")
+        raise CorruptTableError(
+            f"compaction {instant_time} cannot run: no completed commit records the table schema"
+        )
     full = schema.arrow_with_meta
     merge = MergeSettings(meta.config.precombine_field, meta.config.merge_semantics)
 

@@ -178,7 +178,16 @@ class CommitMetadata:
     def from_json_obj(
         cls, obj: Mapping[str, Any], where: str = "commit metadata"
     ) -> CommitMetadata:
-        """From the JSON object shape (which the Avro form of layout 2 decodes to as well)."""
+        """From the JSON object shape (which the Avro form of layout 2 decodes to as well).
+
+        Raises CorruptTableError when a field does not have the shape Java writes."""
+        try:
+            return cls._from_json_obj(obj)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise CorruptTableError(f"{where} is not Hudi commit metadata: {exc}") from exc
+
+    @classmethod
+    def _from_json_obj(cls, obj: Mapping[str, Any]) -> CommitMetadata:
         stats = {
             p: tuple(WriteStat.from_json_obj(s) for s in (entries or []))
             for p, entries in (obj.get("partitionToWriteStats") or {}).items()
