@@ -255,9 +255,9 @@ class HudiTable:
         base = _options(options)
         if config.payload_class in PayloadClass.SUPPORTED:
             base = attrs.evolve(base, payload_class=config.payload_class)
-        base = attrs.evolve(
-            base, url_encode_partitions=config.url_encode, database_name=config.get(Keys.DATABASE)
-        )
+        # Spark-Hudi 0.15 writes ``hoodie.database.name=`` (empty) when no database is set.
+        database = config.get(Keys.DATABASE) or None
+        base = attrs.evolve(base, url_encode_partitions=config.url_encode, database_name=database)
         return cls(meta, base)
 
     # -- properties --------------------------------------------------------------------------

@@ -1181,3 +1181,14 @@ def test_bad_locations(uri: str, storage_options: Any, mention: str) -> None:
     with pytest.raises(InvalidOptionError) as info:
         HudiTable.open(uri, storage_options=storage_options)
     assert mention in str(info.value)
+
+
+def test_empty_database_name_as_spark_writes_it(table_path: Path) -> None:
+    """Spark-Hudi 0.15 records ``hoodie.database.name=`` (empty) when no database is set:
+    such a table opens and takes writes (an empty name means no database)."""
+    rewrite_properties(table_path, DATABASE="")
+    assert "hoodie.database.name=\n" in (table_path / ".hoodie/hoodie.properties").read_text()
+    table = HudiTable.open(str(table_path))
+    assert table.options.database_name is None
+    table.upsert(new_rows())
+    assert ("k100", "region=eu") in snapshot_rows(table_path)
