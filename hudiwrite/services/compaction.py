@@ -148,9 +148,10 @@ def schedule(meta: MetaClient, timeline: Timeline) -> str | None:
     data = write_single_record(schema_json("HoodieCompactionPlan"), plan)
     instant_time, _ = meta.reserve_instant(Action.COMPACTION, data)
     # 0.14 also keeps the plan in .aux/, under the same name, where Java looks first
-    # (protocol §8.1).
+    # (protocol §8.1). Written whole or not at all: Java falls back to the timeline only
+    # when the copy is missing, and a torn or empty copy would fail its readers.
     requested = meta.instant_path(Instant(instant_time, Action.COMPACTION, State.REQUESTED))
-    meta.storage.write_bytes(f"{AUX_DIR}/{posixpath.basename(requested)}", data)
+    meta.storage.replace_file(f"{AUX_DIR}/{posixpath.basename(requested)}", data)
     return instant_time
 
 
