@@ -130,14 +130,42 @@ def _default_table_name(uri: str) -> str:
 class HudiTable:
     """A Hudi Merge-on-Read table at a local path or fsspec URL.
 
-    Create one with :meth:`create`, open an existing one (including tables Spark wrote) with
-    :meth:`open`. Writes are atomic: each becomes visible all at once when its commit file is
-    written, or not at all.
+    Create one with :meth:`create`; open an existing one (including tables Spark wrote) with
+    ``HudiTable(uri)`` or :meth:`open`, as ``DeltaTable(uri)`` and hudi-rs's
+    ``HudiTable(uri)`` do. Writes are atomic: each becomes visible all at once when its
+    commit file is written, or not at all.
     """
 
-    def __init__(self, meta: MetaClient, options: TableOptions) -> None:
-        self._meta = meta
-        self._options = options
+    def __init__(
+        self,
+        uri: str,
+        *,
+        storage_options: Mapping[str, Any] | None = None,
+        options: TableOptions | None = None,
+    ) -> None:
+        """Open the existing table at ``uri`` (the same as :meth:`open`).
+
+        Raises TableNotFoundError when there is no table, CorruptTableError when its
+        ``hoodie.properties`` is unusable, InvalidOptionError for a bad location or options.
+        """
+        storage = Storage(uri, storage_options)
+        config = read_table_config(storage)
+        base = _options(options)
+        if config.payload_class in PayloadClass.SUPPORTED:
+            base = attrs.evolve(base, payload_class=config.payload_class)
+        # Spark-Hudi 0.15 writes ``hoodie.database.name=`` (empty) when no database is set.
+        database = config.get(Keys.DATABASE) or None
+        base = attrs.evolve(base, url_encode_partitions=config.url_encode, database_name=database)
+        self._meta = MetaClient(storage, config)
+        self._options = base
+
+    @classmethod
+    def _attach(cls, meta: MetaClient, options: TableOptions) -> HudiTable:
+        """A handle on a table whose config is already read (``create``)."""
+        table = cls.__new__(cls)
+        table._meta = meta
+        table._options = options
+        return table
 
     # -- construction ------------------------------------------------------------------------
 
@@ -234,7 +262,7 @@ class HudiTable:
             storage.create_exclusive(PROPERTIES_PATH, config.to_text().encode("latin-1"))
         except FileExistsError:
             raise TableExistsError(f"a Hudi table already exists at {uri!r}") from None
-        return cls(MetaClient(storage, config), options)
+        return cls._attach(MetaClient(storage, config), options)
 
     @classmethod
     def open(
@@ -244,21 +272,14 @@ class HudiTable:
         storage_options: Mapping[str, Any] | None = None,
         options: TableOptions | None = None,
     ) -> HudiTable:
-        """Open an existing table; ``TableNotFoundError`` if there is none.
+        """Open an existing table; ``HudiTable(uri)`` does the same.
 
         Table-level settings come from the table's ``hoodie.properties``; ``options`` only
-        sets how this handle writes (block format, compression, sizes).
+        sets how this handle writes (block format, compression, sizes). Raises
+        TableNotFoundError when there is no table, CorruptTableError when its config is
+        unusable, InvalidOptionError for a bad location or options.
         """
-        storage = Storage(uri, storage_options)
-        config = read_table_config(storage)
-        meta = MetaClient(storage, config)
-        base = _options(options)
-        if config.payload_class in PayloadClass.SUPPORTED:
-            base = attrs.evolve(base, payload_class=config.payload_class)
-        # Spark-Hudi 0.15 writes ``hoodie.database.name=`` (empty) when no database is set.
-        database = config.get(Keys.DATABASE) or None
-        base = attrs.evolve(base, url_encode_partitions=config.url_encode, database_name=database)
-        return cls(meta, base)
+        return cls(uri, storage_options=storage_options, options=options)
 
     # -- properties --------------------------------------------------------------------------
 

@@ -1192,3 +1192,16 @@ def test_empty_database_name_as_spark_writes_it(table_path: Path) -> None:
     assert table.options.database_name is None
     table.upsert(new_rows())
     assert ("k100", "region=eu") in snapshot_rows(table_path)
+
+
+def test_the_constructor_opens_a_table(table_path: Path, tmp_path: Path) -> None:
+    """``HudiTable(uri)`` opens like ``HudiTable.open`` and refuses the same way."""
+    table = HudiTable(str(table_path))
+    assert snapshot_rows(table_path) == {
+        (r["_hoodie_record_key"], r["_hoodie_partition_path"]): r
+        for r in table.to_arrow().to_pylist()
+    }
+    with pytest.raises(TableNotFoundError):
+        HudiTable(str(tmp_path / "nothing"))
+    with pytest.raises(InvalidOptionError):
+        HudiTable(str(table_path), options="fast")  # type: ignore[arg-type]
