@@ -15,9 +15,12 @@ from hudiwrite.exceptions import (
     UnsupportedTableError,
     UnsupportedTypeError,
 )
+from hudiwrite.read.inventory import FileSliceInfo, PartitionStats, TableStats
+from hudiwrite.read.snapshot import Filter
 from hudiwrite.services.settings import ArchiveResult, CleanResult, CompactionResult
 from hudiwrite.table import HudiTable, WriteResult, write_hudi
 from hudiwrite.timeline.instant import Instant, State
+from hudiwrite.timeline.metadata import CommitMetadata, WriteStat
 
 __version__ = "0.1.0.dev0"
 
@@ -25,22 +28,28 @@ __all__ = [
     "ArchiveResult",
     "CleanResult",
     "CommitConflictError",
+    "CommitMetadata",
     "CompactionResult",
     "CorruptTableError",
+    "FileSliceInfo",
+    "Filter",
     "HudiError",
     "HudiTable",
     "Instant",
     "InvalidOptionError",
     "InvalidRecordError",
+    "PartitionStats",
     "PayloadClass",
     "SchemaMismatchError",
     "State",
     "TableExistsError",
     "TableNotFoundError",
     "TableOptions",
+    "TableStats",
     "UnsupportedTableError",
     "UnsupportedTypeError",
     "WriteResult",
+    "WriteStat",
     "__version__",
     "write_hudi",
 ]

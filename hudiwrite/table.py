@@ -38,6 +38,7 @@ from hudiwrite.model.tableconfig import (
     TableConfig,
     table_checksum,
 )
+from hudiwrite.read.inventory import FileSliceInfo, TableStats, latest_slices, table_stats
 from hudiwrite.read.snapshot import (
     SCAN_BATCH_ROWS,
     Filter,
@@ -65,6 +66,7 @@ from hudiwrite.timeline.metaclient import (
     config_exists,
     read_table_config,
 )
+from hudiwrite.timeline.metadata import CommitMetadata
 from hudiwrite.write.context import TableSchema, WriteContext, WriteSettings
 from hudiwrite.write.planner import Operation
 from hudiwrite.write.transaction import CommitOutcome, run_write
@@ -623,6 +625,42 @@ class HudiTable:
         completion time on table versions 8/9), in their state as of ``end``."""
         plan = plan_incremental(self._meta, start, end, columns)
         return plan.to_table(self._options.max_workers)
+
+    # -- what the table holds --------------------------------------------------------------
+
+    def partitions(self) -> tuple[str, ...]:
+        """The partition paths that hold data in the latest snapshot, sorted (``("",)`` for
+        a non-partitioned table with data; ``()`` for an empty table)."""
+        return tuple(sorted({s.partition for s in latest_slices(self._meta)}))
+
+    def file_slices(self, partition: str | None = None) -> tuple[FileSliceInfo, ...]:
+        """The file slices a snapshot query reads now: every partition's, or one
+        ``partition`` path's (``()`` if it has none). Raises InvalidOptionError for a
+        ``partition`` that is not a string."""
+        if partition is not None and not isinstance(partition, str):
+            raise InvalidOptionError(f"partition must be a path string, not {partition!r}")
+        return tuple(FileSliceInfo._of(s) for s in latest_slices(self._meta, partition))
+
+    def stats(self) -> TableStats:
+        """File groups, files, bytes and base-file rows per partition of the latest
+        snapshot (reads each base file's footer, not its data). Raises CorruptTableError
+        for a base file that is not parquet."""
+        return table_stats(self._meta, latest_slices(self._meta))
+
+    def commit_metadata(self, instant: str | Instant) -> CommitMetadata:
+        """The metadata Hudi recorded for a completed write or compaction on the active
+        timeline: write statistics per partition, operation, schema. Raises
+        InvalidOptionError when no such completed instant is on the active timeline, and
+        CorruptTableError when its file is damaged."""
+        time = instant.time if isinstance(instant, Instant) else instant
+        if not isinstance(time, str):
+            raise InvalidOptionError(f"instant must be an instant time or Instant, not {time!r}")
+        for candidate in self._meta.timeline().completed_writes:
+            if candidate.time == time:
+                return self._meta.commit_metadata(candidate)
+        raise InvalidOptionError(
+            f"no completed write or compaction {time!r} on the active timeline of {self.uri!r}"
+        )
 
     @property
     def timeline(self) -> tuple[Instant, ...]:
