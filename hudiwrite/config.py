@@ -11,6 +11,8 @@ import attrs
 
 from hudiwrite.exceptions import InvalidOptionError
 from hudiwrite.model.tableconfig import PayloadClass
+from hudiwrite.services.settings import ArchiveSettings, CleanSettings, CompactionSettings
+from hudiwrite.write.context import WriteSettings
 
 __all__ = ["PayloadClass", "TableOptions"]
 
@@ -192,3 +194,37 @@ class TableOptions(metaclass=_Options):
                 "archive_min_instants must exceed clean_retained: the active timeline has to "
                 "hold every commit the cleaner retains"
             )
+
+    # -- the settings each layer takes (every default above is the only one) ----------------
+
+    def write_settings(self) -> WriteSettings:
+        """The knobs of one write."""
+        return WriteSettings(
+            log_block_format=self.log_block_format,
+            compression=self.parquet_compression,
+            target_file_size=self.target_file_size,
+            row_group_rows=self.row_group_rows,
+            insert_duplicates=self.insert_duplicates,
+            allow_ambiguous_keys=self.allow_ambiguous_keys,
+            max_memory_bytes=self.max_memory_bytes,
+            max_workers=self.max_workers,
+            small_file_limit=self.small_file_limit,
+            small_file_rewrite=self.small_file_rewrite,
+            small_file_floor=self.small_file_floor,
+            heartbeat_interval=self.heartbeat_interval,
+        )
+
+    def compaction_settings(self) -> CompactionSettings:
+        return CompactionSettings(
+            delta_commits=self.compaction_delta_commits,
+            log_bytes=self.compaction_log_bytes,
+            compression=self.parquet_compression,
+            max_workers=self.max_workers,
+            heartbeat_interval=self.heartbeat_interval,
+        )
+
+    def clean_settings(self) -> CleanSettings:
+        return CleanSettings(self.clean_policy, self.clean_retained)
+
+    def archive_settings(self) -> ArchiveSettings:
+        return ArchiveSettings(self.archive_min_instants, self.archive_max_instants)

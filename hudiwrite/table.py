@@ -49,9 +49,7 @@ from hudiwrite.read.snapshot import (
 from hudiwrite.services.compaction import run_compaction
 from hudiwrite.services.settings import (
     ArchiveResult,
-    ArchiveSettings,
     CleanResult,
-    CleanSettings,
     CompactionResult,
     CompactionSettings,
 )
@@ -67,7 +65,7 @@ from hudiwrite.timeline.metaclient import (
     read_table_config,
 )
 from hudiwrite.timeline.metadata import CommitMetadata
-from hudiwrite.write.context import TableSchema, WriteContext, WriteSettings
+from hudiwrite.write.context import TableSchema, WriteContext
 from hudiwrite.write.planner import Operation
 from hudiwrite.write.transaction import CommitOutcome, run_write
 
@@ -354,14 +352,7 @@ class HudiTable:
             )
 
     def _compaction_settings(self) -> CompactionSettings:
-        opts = self._options
-        return CompactionSettings(
-            delta_commits=opts.compaction_delta_commits,
-            log_bytes=opts.compaction_log_bytes,
-            compression=opts.parquet_compression,
-            max_workers=opts.max_workers,
-            heartbeat_interval=opts.heartbeat_interval,
-        )
+        return self._options.compaction_settings()
 
     def compact(self, *, plan_only: bool = False) -> CompactionResult:
         """Schedule a compaction of every file group with log files, and (unless
@@ -391,7 +382,7 @@ class HudiTable:
         from hudiwrite.services.clean import run_clean
 
         opts = self._options
-        return run_clean(self._meta, CleanSettings(opts.clean_policy, opts.clean_retained))
+        return run_clean(self._meta, opts.clean_settings())
 
     def archive(self) -> ArchiveResult:
         """Move the oldest instants out of the active timeline into ``.hoodie/archived/``."""
@@ -404,7 +395,7 @@ class HudiTable:
         from hudiwrite.services.archive import run_archive
 
         opts = self._options
-        settings = ArchiveSettings(opts.archive_min_instants, opts.archive_max_instants)
+        settings = opts.archive_settings()
         return run_archive(self._meta, settings)
 
     def rollback_failed(self) -> tuple[Instant, ...]:
@@ -471,8 +462,8 @@ class HudiTable:
                 compaction.append(
                     ("compaction", lambda: run_compaction(meta, settings, force=False))
                 )
-        clean_settings = CleanSettings(opts.clean_policy, opts.clean_retained)
-        archive_settings = ArchiveSettings(opts.archive_min_instants, opts.archive_max_instants)
+        clean_settings = opts.clean_settings()
+        archive_settings = opts.archive_settings()
         steps: list[tuple[str, Callable[[], object]]] = list(compaction)
         if opts.auto_clean and (compaction or clean_due(meta, timeline, clean_settings)):
             steps.append(("cleaning", self._clean))
@@ -538,20 +529,7 @@ class HudiTable:
             ordering_field=config.precombine_field,
             merge_semantics=semantics,
             layout=layout,
-            settings=WriteSettings(
-                log_block_format=opts.log_block_format,
-                compression=opts.parquet_compression,
-                target_file_size=opts.target_file_size,
-                row_group_rows=opts.row_group_rows,
-                insert_duplicates=opts.insert_duplicates,
-                allow_ambiguous_keys=opts.allow_ambiguous_keys,
-                max_memory_bytes=opts.max_memory_bytes,
-                max_workers=opts.max_workers,
-                small_file_limit=opts.small_file_limit,
-                small_file_rewrite=opts.small_file_rewrite,
-                small_file_floor=opts.small_file_floor,
-                heartbeat_interval=opts.heartbeat_interval,
-            ),
+            settings=opts.write_settings(),
         )
 
     def _disable_metadata_table(self) -> bool:

@@ -16,31 +16,35 @@ __all__ = [
 ]
 
 
+# The services' knobs. They have no defaults of their own: ``TableOptions`` holds every
+# default once and builds these (``TableOptions.compaction_settings()`` and siblings).
+
+
 @attrs.frozen
 class CompactionSettings:
     #: Schedule a compaction once this many delta commits completed since the last
     #: compaction (None: never by count).
-    delta_commits: int | None = 5
+    delta_commits: int | None
     #: Or once a file group's log files hold this many bytes (None: never by size).
-    log_bytes: int | None = None
-    compression: str = "gzip"
-    max_workers: int = 2
+    log_bytes: int | None
+    compression: str
+    max_workers: int
     #: Seconds between heartbeats of a running compaction (see ``concurrency/heartbeat.py``).
-    heartbeat_interval: float = 60.0
+    heartbeat_interval: float
 
 
 @attrs.frozen
 class CleanSettings:
     #: "keep_latest_commits" or "keep_latest_file_versions" (Hudi's KEEP_LATEST_COMMITS /
     #: KEEP_LATEST_FILE_VERSIONS).
-    policy: str = "keep_latest_commits"
-    retained: int = 10
+    policy: str
+    retained: int
 
 
 @attrs.frozen
 class ArchiveSettings:
-    min_instants: int = 20
-    max_instants: int = 30
+    min_instants: int
+    max_instants: int
 
 
 @attrs.frozen

@@ -52,25 +52,26 @@ class TableSchema:
 
 @attrs.frozen
 class WriteSettings:
-    """Per-write knobs (taken from ``TableOptions`` by the public face)."""
+    """Per-write knobs. No defaults here: ``TableOptions.write_settings()`` builds them from
+    the one place every default lives."""
 
-    log_block_format: str = "parquet"
-    compression: str = "gzip"
-    target_file_size: int = 120 * 1024 * 1024
-    row_group_rows: int = 1_048_576
-    insert_duplicates: str = "fail"
+    log_block_format: str
+    compression: str
+    target_file_size: int
+    row_group_rows: int
+    insert_duplicates: str
     #: Accept complex-key values containing the key separator ',' (see TableOptions).
-    allow_ambiguous_keys: bool = False
-    max_memory_bytes: int = 512 * 1024 * 1024
-    max_workers: int = 4
+    allow_ambiguous_keys: bool
+    max_memory_bytes: int
+    max_workers: int
     #: Base files below this size take new inserts (0 turns small-file handling off).
-    small_file_limit: int = 100 * 1024 * 1024
+    small_file_limit: int
     #: ... and only if it holds at most this many times the records it takes.
-    small_file_rewrite: float = 10.0
+    small_file_rewrite: float
     #: ... unless it is smaller than this many bytes.
-    small_file_floor: int = 1024 * 1024
+    small_file_floor: int
     #: Seconds between heartbeats of a running write.
-    heartbeat_interval: float = 60.0
+    heartbeat_interval: float
 
 
 @attrs.frozen
