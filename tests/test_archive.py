@@ -22,9 +22,8 @@ from hudiwrite.formats.avro_ocf import write_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed, schema_json
 from hudiwrite.formats.logblock import BlockType, avro_records_content
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
+from hudiwrite.model.naming import archive_file_name, archive_file_version
 from hudiwrite.services.archive import (
-    archive_file_name,
-    archive_file_version,
     plan_archive,
     read_archived,
     run_archive,
@@ -733,3 +732,14 @@ def test_compaction_plan_round_trip() -> None:
 def test_unknown_action_is_refused() -> None:
     with pytest.raises(hw.UnsupportedTableError):
         to_archived_entry(Instant("0001", "restore", State.COMPLETED), b"")
+
+
+def test_archive_file_names_follow_javas_pattern() -> None:
+    """``.commits_.archive.N_1-0-1`` (HoodieArchivedTimeline.ARCHIVE_FILE_PATTERN); data log
+    files and other archive-like names are not archive files."""
+    assert archive_file_name(3) == ".commits_.archive.3_1-0-1"
+    assert archive_file_version(".commits_.archive.12_1-0-1") == 12
+    assert archive_file_version(".commits_.archive.7") == 7  # older writers: no token
+    assert archive_file_version(".f1_20240101000000000.log.1_0-1-0") is None
+    assert archive_file_version(".other_.archive.1_1-0-1") is None
+    assert archive_file_version("hoodie.properties") is None

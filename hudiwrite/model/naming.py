@@ -15,6 +15,7 @@ import attrs
 
 __all__ = [
     "ARCHIVE_FOLDER",
+    "ARCHIVE_WRITE_TOKEN",
     "AUX_DIR",
     "HOODIE_DIR",
     "MARKER_DIR",
@@ -22,6 +23,8 @@ __all__ = [
     "BaseFileName",
     "LogFileName",
     "WriteTokens",
+    "archive_file_name",
+    "archive_file_version",
     "base_file_name",
     "join_partition",
     "log_file_name",
@@ -94,7 +97,37 @@ def base_file_name(
 
 
 def log_file_name(file_id: str, base_instant: str, version: int, write_token: str) -> str:
-    return f".{file_id}_{base_instant}.log.{version}_{write_token}"
+    return _log_pattern(file_id, base_instant, "log", version, write_token)
+
+
+def _log_pattern(file_id: str, base: str, extension: str, version: int, token: str) -> str:
+    # HoodieLogFile / FSUtils.makeLogFileName: .<fileId>_<baseCommit>.<ext>.<version>_<token>
+    return f".{file_id}_{base}.{extension}.{version}_{token}"
+
+
+#: File id and extension of the archived timeline's log files (HoodieTimelineArchiver opens
+#: its writer with ``withFileId("commits").withFileExtension(".archive").overBaseCommit("")``).
+_ARCHIVE_FILE_ID = "commits"
+_ARCHIVE_EXTENSION = "archive"
+#: ``HoodieLogFormat.UNKNOWN_WRITE_TOKEN``: the archiver's writer has no task, hence Java's
+#: names ``.commits_.archive.N_1-0-1``.
+ARCHIVE_WRITE_TOKEN = "1-0-1"
+
+
+def archive_file_name(version: int, write_token: str = ARCHIVE_WRITE_TOKEN) -> str:
+    """``.commits_.archive.<N>_<token>``: the log-file pattern with an empty base commit."""
+    return _log_pattern(_ARCHIVE_FILE_ID, "", _ARCHIVE_EXTENSION, version, write_token)
+
+
+def archive_file_version(name: str) -> int | None:
+    """The ``N`` of an archived-timeline file name (Java's ARCHIVE_FILE_PATTERN
+    ``^\\.commits_\\.archive\\.([0-9]+).*``), or None for other files."""
+    m = _LOG_FILE.match(name)
+    if m is None or m.group(3) != _ARCHIVE_EXTENSION:
+        return None
+    if m.group(1) != _ARCHIVE_FILE_ID or m.group(2):
+        return None
+    return int(m.group(4))
 
 
 def parse_base_file_name(name: str) -> BaseFileName | None:

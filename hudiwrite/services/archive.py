@@ -22,7 +22,6 @@ archive file, then delete the instant files in a crash-safe order) and :func:`re
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -43,8 +42,11 @@ from hudiwrite.formats.logblock import (
     encode_block,
 )
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
-from hudiwrite.model.naming import ARCHIVE_FOLDER, AUX_DIR, HOODIE_DIR
-from hudiwrite.model.tableconfig import Keys
+from hudiwrite.model.naming import (
+    AUX_DIR,
+    archive_file_name,
+    archive_file_version,
+)
 from hudiwrite.services.settings import ArchiveResult, ArchiveSettings
 from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
@@ -54,11 +56,7 @@ from hudiwrite.write.markers import Markers
 
 __all__ = [
     "ARCHIVE_BATCH_SIZE",
-    "ARCHIVE_WRITE_TOKEN",
     "ArchiveGroup",
-    "archive_dir",
-    "archive_file_name",
-    "archive_file_version",
     "commit_metadata_record",
     "plan_archive",
     "read_archived",
@@ -71,14 +69,9 @@ log = logging.getLogger("hudiwrite")
 #: All state files of one instant (requested, inflight, completed), in state order.
 ArchiveGroup = tuple[Instant, ...]
 
-#: ``HoodieLogFormat.UNKNOWN_WRITE_TOKEN``: the rollover token the archiver's log writer uses
-#: (it is built without a write token), hence Java's names ``.commits_.archive.N_1-0-1``.
-ARCHIVE_WRITE_TOKEN: Final = "1-0-1"
 #: ``hoodie.commits.archival.batch`` default: records per Avro data block.
 ARCHIVE_BATCH_SIZE: Final = 10
 
-# HoodieArchivedTimeline.ARCHIVE_FILE_PATTERN: "^\.commits_\.archive\.([0-9]+).*"
-_ARCHIVE_FILE: Final = re.compile(r"^\.commits_\.archive\.([0-9]+).*$")
 _ENTRY: Final = "HoodieArchivedMetaEntry"
 
 # Actions counted as commits (HoodieTable.getCompletedCommitsTimeline: COMMIT, DELTA_COMMIT,
@@ -103,36 +96,13 @@ _KEPT: Final = frozenset({Action.SAVEPOINT, Action.RESTORE, Action.INDEXING})
 
 
 # ---------------------------------------------------------------------------------------------
-# names
-
-
-def archive_dir(meta: MetaClient) -> str:
-    """``.hoodie/<hoodie.archivelog.folder>`` (HoodieTableMetaClient.getArchivePath)."""
-    folder = meta.config.props.get(Keys.ARCHIVELOG_FOLDER) or ARCHIVE_FOLDER
-    return f"{HOODIE_DIR}/{folder.strip('/')}"
-
-
-def archive_file_name(version: int, write_token: str = ARCHIVE_WRITE_TOKEN) -> str:
-    """``.commits_.archive.<N>_<token>``.
-
-    Java builds it with ``HoodieLogFormat.newWriterBuilder().withFileId("commits")
-    .withFileExtension(".archive").overBaseCommit("")`` (HoodieTimelineArchiver.openWriter),
-    i.e. the log-file pattern ``.<fileId>_<baseCommit><ext>.<version>_<token>``
-    (HoodieLogFile / FSUtils.makeLogFileName) with an empty base commit.
-    """
-    return f".commits_.archive.{version}_{write_token}"
-
-
-def archive_file_version(name: str) -> int | None:
-    """The ``N`` of an archive file name, or None for other files."""
-    m = _ARCHIVE_FILE.match(name)
-    return int(m.group(1)) if m else None
+# names (file names are model/naming.py's, the folder is MetaClient.archive_dir)
 
 
 def _archive_files(meta: MetaClient) -> list[tuple[int, str]]:
     """(N, relative path) of every archive file, oldest (lowest N) first."""
     out = []
-    for f in meta.storage.list_files(archive_dir(meta)):
+    for f in meta.storage.list_files(meta.archive_dir):
         version = archive_file_version(f.name)
         if version is not None:
             out.append((version, f.path))
@@ -506,7 +476,7 @@ def _write_archive_file(
         blocks.append(encode_block(block))
     data = b"".join(blocks)
     version = (files[-1][0] if files else 0) + 1  # HoodieLogFile.LOGFILE_BASE_VERSION = 1
-    folder = archive_dir(meta)
+    folder = meta.archive_dir
     for _ in range(16):
         path = f"{folder}/{archive_file_name(version)}"
         try:

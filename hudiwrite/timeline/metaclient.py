@@ -11,7 +11,7 @@ from hudiwrite.exceptions import CommitConflictError, CorruptTableError, TableNo
 from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed
 from hudiwrite.model.naming import ARCHIVE_FOLDER, AUX_DIR, HOODIE_DIR, MARKER_DIR
-from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE, TableConfig
+from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE, Keys, TableConfig
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
 from hudiwrite.timeline.layout import AVRO_MAGIC, TableLayout, layout_for_config
@@ -172,6 +172,12 @@ class MetaClient:
         self._set_config(read_table_config(self.storage))
 
     # -- timeline --------------------------------------------------------------------------
+
+    @property
+    def archive_dir(self) -> str:
+        """``.hoodie/<hoodie.archivelog.folder>`` (HoodieTableMetaClient.getArchivePath)."""
+        folder = self.config.props.get(Keys.ARCHIVELOG_FOLDER) or ARCHIVE_FOLDER
+        return f"{HOODIE_DIR}/{folder.strip('/')}"
 
     def timeline(self) -> Timeline:
         self.storage.invalidate()
