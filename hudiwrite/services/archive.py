@@ -74,20 +74,6 @@ ARCHIVE_BATCH_SIZE: Final = 10
 
 _ENTRY: Final = "HoodieArchivedMetaEntry"
 
-# Actions counted as commits (HoodieTable.getCompletedCommitsTimeline: COMMIT, DELTA_COMMIT,
-# REPLACE_COMMIT; a completed compaction is a ``commit``).
-_COMMITS: Final = frozenset({Action.COMMIT, Action.DELTA_COMMIT, Action.REPLACE_COMMIT})
-# HoodieActiveTimeline.getWriteTimeline: the pending ones decide oldestCommitToRetain.
-_WRITES: Final = frozenset(
-    {
-        Action.COMMIT,
-        Action.DELTA_COMMIT,
-        Action.COMPACTION,
-        Action.LOG_COMPACTION,
-        Action.REPLACE_COMMIT,
-        Action.CLUSTERING,
-    }
-)
 # Archived by their own count rule (HoodieTimelineArchiver.getCleanInstantsToArchive).
 _CLEANS: Final = (Action.CLEAN, Action.ROLLBACK)
 # Never archived by Java 0.x; hudiwrite also lets none of them end up older than an archived
@@ -177,7 +163,7 @@ def plan_archive(
     instants = timeline.instants
     pending = [i for i in instants if not i.is_completed]
     commits = sorted(
-        (i for i in instants if i.is_completed and i.action in _COMMITS), key=lambda i: i.time
+        (i for i in instants if i.is_completed and i.action in Action.WRITES), key=lambda i: i.time
     )
 
     # Bounds that stop every kind of archival.
@@ -187,7 +173,9 @@ def plan_archive(
 
     # Java's oldestCommitToRetain: the greatest completed commit before the oldest pending
     # write, or the pending write itself when no commit precedes it.
-    oldest_pending_write = min((i.time for i in pending if i.action in _WRITES), default=None)
+    oldest_pending_write = min(
+        (i.time for i in pending if i.action in Action.WRITE_TIMELINE), default=None
+    )
     retain_for_writes = None
     if oldest_pending_write is not None:
         before = [c.time for c in commits if c.time < oldest_pending_write]
@@ -352,7 +340,7 @@ def to_archived_entry(
     """
     action = instant.action
     entry = _empty_entry(instant, action)
-    if action in (Action.COMMIT, Action.DELTA_COMMIT):
+    if action in Action.COMMIT_METADATA:
         obj = _json_metadata(content, instant)
         if obj is not None:
             entry["hoodieCommitMetadata"] = commit_metadata_record(obj)
@@ -537,11 +525,7 @@ def _cleanup_aux_and_markers(
     storage = meta.storage
     for time in sorted({i.time for i in states}):
         Markers(storage, time).delete_all()
-    commits = [
-        i.time
-        for i in states
-        if i.is_completed and i.action in (Action.COMMIT, Action.DELTA_COMMIT)
-    ]
+    commits = [i.time for i in states if i.is_completed and i.action in Action.COMMIT_METADATA]
     if not commits:
         return
     threshold = max(commits)

@@ -56,20 +56,6 @@ KEEP_LATEST_FILE_VERSIONS: Final = "KEEP_LATEST_FILE_VERSIONS"
 PLAN_VERSION: Final = 2
 METADATA_VERSION: Final = 2
 
-# HoodieActiveTimeline.getCommitsAndCompactionTimeline (0.14): the instants that bound the
-# earliest commit to retain. A completed compaction is a "commit" on the timeline.
-_COMMITS_AND_COMPACTION: Final = frozenset(
-    {
-        Action.COMMIT,
-        Action.DELTA_COMMIT,
-        Action.REPLACE_COMMIT,
-        Action.COMPACTION,
-        Action.LOG_COMPACTION,
-    }
-)
-# HoodieTable.getCompletedCommitsTimeline: commit, deltacommit, replacecommit.
-_COMMITS: Final = frozenset({Action.COMMIT, Action.DELTA_COMMIT, Action.REPLACE_COMMIT})
-
 
 def java_policy(policy: str) -> str:
     """The ``HoodieCleaningPolicy`` enum name of a :class:`CleanSettings` policy."""
@@ -116,7 +102,7 @@ def earliest_commit_to_retain(timeline: Timeline, retained: int) -> Instant | No
     """
     if retained < 1:
         raise InvalidOptionError("the cleaner must retain at least one commit")
-    instants = [i for i in timeline.instants if i.action in _COMMITS_AND_COMPACTION]
+    instants = [i for i in timeline.instants if i.action in Action.COMMITS_AND_COMPACTION]
     completed = [i for i in instants if i.is_completed]
     if len(completed) <= retained:
         return None
@@ -161,7 +147,7 @@ def partitions_to_clean(meta: MetaClient, timeline: Timeline, policy: str) -> li
         return None  # no earlier clean to continue from, or its window is archived
     partitions: set[str] = set()
     for instant in timeline.completed:
-        if instant.action in _COMMITS and instant.time >= since:  # compactions: commit
+        if instant.action in Action.WRITES and instant.time >= since:  # compactions: commit
             try:
                 metadata = meta.commit_metadata(instant)
             except (CorruptTableError, ValueError):
@@ -173,7 +159,7 @@ def partitions_to_clean(meta: MetaClient, timeline: Timeline, policy: str) -> li
 
 def _last_completed_commit(timeline: Timeline) -> str:
     """CleanPlanner.getLastCompletedCommitTimestamp: "" when there is no completed commit."""
-    times = [i.time for i in timeline.completed if i.action in _COMMITS]
+    times = [i.time for i in timeline.completed if i.action in Action.WRITES]
     return max(times, default="")
 
 

@@ -34,8 +34,19 @@ class Action:
     RESTORE = "restore"
     INDEXING = "indexing"
 
-    #: Actions whose completed instants change table data.
+    # The action families Java's timeline views select; every module asks for them here.
+
+    #: Actions whose completed instants change table data: Java's commits timeline
+    #: (HoodieTable.getCompletedCommitsTimeline; a completed compaction is a ``commit``).
     WRITES = frozenset({COMMIT, DELTA_COMMIT, REPLACE_COMMIT})
+    #: HoodieActiveTimeline.getCommitsAndCompactionTimeline (0.14): what bounds the earliest
+    #: commit a clean retains.
+    COMMITS_AND_COMPACTION = WRITES | {COMPACTION, LOG_COMPACTION}
+    #: HoodieActiveTimeline.getWriteTimeline: pending ones of these hold archival back.
+    WRITE_TIMELINE = COMMITS_AND_COMPACTION | {CLUSTERING}
+    #: Actions whose completed file holds HoodieCommitMetadata as JSON on layout 1 (a
+    #: replacecommit holds HoodieReplaceCommitMetadata).
+    COMMIT_METADATA = frozenset({COMMIT, DELTA_COMMIT})
 
 
 @attrs.frozen(order=False)

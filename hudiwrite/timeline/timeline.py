@@ -54,8 +54,7 @@ class Timeline:
     @property
     def pending_writes(self) -> tuple[Instant, ...]:
         """Writes that started and have not completed (running, or crashed)."""
-        writes = (Action.DELTA_COMMIT, Action.COMMIT, Action.REPLACE_COMMIT)
-        return tuple(i for i in self.pending if i.action in writes)
+        return tuple(i for i in self.pending if i.action in Action.WRITES)
 
     @property
     def pending_compactions(self) -> tuple[Instant, ...]:
@@ -75,8 +74,7 @@ class Timeline:
         """Where the active timeline starts: its first completed commit (Java's
         ``isBeforeTimelineStarts`` on the completed commits timeline). Older instants were
         archived and count as committed."""
-        actions = (Action.COMMIT, Action.DELTA_COMMIT, Action.REPLACE_COMMIT)
-        return next((i.time for i in self.completed if i.action in actions), None)
+        return next((i.time for i in self.completed if i.action in Action.WRITES), None)
 
     def completion_time(self, time: str) -> str | None:
         """When the instant requested at ``time`` completed (layout 2), else None."""
