@@ -32,10 +32,12 @@ from hudiwrite.formats.avro_schema import (
 from hudiwrite.model.keys import KeyGenerator, column_by_path
 from hudiwrite.model.naming import ARCHIVE_FOLDER
 from hudiwrite.model.tableconfig import (
+    PARQUET,
     PAYLOAD_MERGER_STRATEGY,
     Keys,
     PayloadClass,
     TableConfig,
+    TableType,
     table_checksum,
 )
 from hudiwrite.read.inventory import FileSliceInfo, TableStats, latest_slices, table_stats
@@ -72,8 +74,6 @@ from hudiwrite.write.transaction import CommitOutcome, run_write
 __all__ = ["HudiTable", "WriteResult", "write_hudi"]
 
 log = logging.getLogger("hudiwrite")
-
-_MOR = "MERGE_ON_READ"
 
 
 @attrs.frozen
@@ -233,7 +233,7 @@ class HudiTable:
             raise TableExistsError(f"a Hudi table already exists at {uri!r}")
         props: dict[str, str] = {
             Keys.NAME: name,
-            Keys.TYPE: _MOR,
+            Keys.TYPE: TableType.MERGE_ON_READ,
             Keys.VERSION: str(options.table_version),
             Keys.TIMELINE_LAYOUT: str(layout.timeline_layout_version),
             Keys.RECORD_KEY_FIELDS: ",".join(keys),
@@ -246,7 +246,7 @@ class HudiTable:
             Keys.MERGER_STRATEGY: PAYLOAD_MERGER_STRATEGY,
             Keys.CREATE_SCHEMA: avro_json(create_schema_style(table_schema_.avro)),
             Keys.TIMEZONE: "UTC",
-            Keys.BASE_FILE_FORMAT: "PARQUET",
+            Keys.BASE_FILE_FORMAT: PARQUET,
         }
         if partitions:
             props[Keys.PARTITION_FIELDS] = ",".join(partitions)
@@ -344,12 +344,7 @@ class HudiTable:
     # -- table services ---------------------------------------------------------------------
 
     def _check_services_writable(self) -> None:
-        config = self._meta.config
-        if config.table_type != _MOR or not self._meta.layout.writable:
-            raise UnsupportedTableError(
-                f"table services need a writable Merge-on-Read table (version 6); this one is "
-                f"{config.table_type} version {config.version}"
-            )
+        self._meta.require_writable("table services")
 
     def _compaction_settings(self) -> CompactionSettings:
         return self._options.compaction_settings()
@@ -491,24 +486,7 @@ class HudiTable:
         meta.reload_config()
         config = meta.config
         layout = meta.layout
-        if config.table_type != _MOR:
-            raise UnsupportedTableError(
-                f"only Merge-on-Read tables can be written; this one is {config.table_type}"
-            )
-        if not layout.writable:
-            raise UnsupportedTableError(
-                f"writing table version {config.version} is not supported yet (only 6)"
-            )
-        if not config.populate_meta_fields:
-            raise UnsupportedTableError("tables without meta fields cannot be written")
-        if config.base_file_format != "PARQUET":
-            raise UnsupportedTableError(f"base file format {config.base_file_format}")
-        if config.drop_partition_columns:
-            raise UnsupportedTableError("tables that drop partition columns cannot be written")
-        if config.precombine_field and "," in config.precombine_field:
-            raise UnsupportedTableError(
-                f"several ordering fields ({config.precombine_field}) are not supported"
-            )
+        meta.require_writable("a write")
         timeline = meta.timeline()
         schema = table_schema(meta, timeline)
         if schema is None:

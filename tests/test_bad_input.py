@@ -677,6 +677,24 @@ def test_unsupported_table_on_write(
     expect_refused(table_path, write(table_path, op, data), UnsupportedTableError, mention)
 
 
+SERVICE_REFUSALS = (
+    "copy-on-write",
+    "orc-base-files",
+    "no-meta-fields",
+    "dropped-partition-columns",
+)
+
+
+@pytest.mark.parametrize("service", ["compact", "clean", "archive"])
+@pytest.mark.parametrize("kind", SERVICE_REFUSALS)
+def test_unsupported_table_on_services(table_path: Path, service: str, kind: str) -> None:
+    """Services refuse what writes refuse, with the same reason: one check decides."""
+    updates, mention = UNSUPPORTED_TABLES[kind]
+    rewrite_properties(table_path, **updates)
+    table = HudiTable.open(str(table_path))
+    expect_refused(table_path, getattr(table, service), UnsupportedTableError, mention)
+
+
 # -- existing, missing and corrupt tables -----------------------------------------------------
 
 

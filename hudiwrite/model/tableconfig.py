@@ -60,6 +60,16 @@ class Keys:
     CDC_ENABLED = "hoodie.table.cdc.enabled"
 
 
+class TableType:
+    """``hoodie.table.type`` values (HoodieTableType)."""
+
+    MERGE_ON_READ = "MERGE_ON_READ"
+    COPY_ON_WRITE = "COPY_ON_WRITE"
+
+
+#: ``hoodie.table.base.file.format`` of every table hudiwrite reads and writes.
+PARQUET = "PARQUET"
+
 PROPERTIES_FILE = "hoodie.properties"
 PROPERTIES_BACKUP = "hoodie.properties.backup"
 
@@ -321,7 +331,7 @@ class TableConfig:
 
     @property
     def table_type(self) -> str:
-        return self.props.get(Keys.TYPE, "COPY_ON_WRITE")
+        return self.props.get(Keys.TYPE, TableType.COPY_ON_WRITE)
 
     def _int(self, key: str) -> int:
         value = self.props.get(key) or "0"
@@ -380,7 +390,27 @@ class TableConfig:
 
     @property
     def base_file_format(self) -> str:
-        return (self.props.get(Keys.BASE_FILE_FORMAT) or "PARQUET").upper()
+        return (self.props.get(Keys.BASE_FILE_FORMAT) or PARQUET).upper()
+
+    def unwritable_reason(self, layout_writable: bool) -> str | None:
+        """Why hudiwrite cannot write this table (or run its services on it), or None.
+
+        The one place this is decided: writes, compaction, cleaning and archival all ask
+        it (through :meth:`MetaClient.require_writable`).
+        """
+        if self.table_type != TableType.MERGE_ON_READ:
+            return f"only Merge-on-Read tables can be written; this one is {self.table_type}"
+        if not layout_writable:
+            return f"writing table version {self.version} is not supported yet (only 6)"
+        if not self.populate_meta_fields:
+            return "tables without meta fields cannot be written"
+        if self.base_file_format != PARQUET:
+            return f"base file format {self.base_file_format} cannot be written (only {PARQUET})"
+        if self.drop_partition_columns:
+            return "tables that drop partition columns cannot be written"
+        if self.precombine_field and "," in self.precombine_field:
+            return f"several ordering fields ({self.precombine_field}) are not supported"
+        return None
 
     @property
     def create_schema(self) -> str | None:

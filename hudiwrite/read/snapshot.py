@@ -21,7 +21,7 @@ from hudiwrite.formats.avro_schema import META_FIELDS
 from hudiwrite.model.columns import COMMIT_TIME, IS_DELETED, OPERATION, RECORD_KEY
 from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.model.keys import KeyGenerator, KeyGeneratorKind, partition_values
-from hudiwrite.model.tableconfig import TableConfig
+from hudiwrite.model.tableconfig import PARQUET, TableConfig
 from hudiwrite.read.fsview import FileSystemView, list_all_partitions
 from hudiwrite.read.merge import MergeSettings, iter_slice, read_slice
 from hudiwrite.timeline.instant import Action
@@ -413,7 +413,7 @@ def merge_settings(config: TableConfig) -> MergeSettings:
 
 def _check_readable(meta: MetaClient) -> None:
     config = meta.config
-    if config.base_file_format != "PARQUET":
+    if config.base_file_format != PARQUET:
         raise UnsupportedTableError(
             f"base file format {config.base_file_format} is not supported (only PARQUET)"
         )

@@ -571,10 +571,11 @@ def run_archive(meta: MetaClient, settings: ArchiveSettings) -> ArchiveResult:
     A crash after step 2 leaves the active timeline untouched (the table reads the same); the
     next run sees the entries of the instants still active and writes them no second time.
     """
-    if meta.layout.has_completion_times or not meta.layout.writable:
+    meta.require_writable("archival")
+    if meta.layout.has_completion_times:
         raise UnsupportedTableError(
-            f"archival writes the table-version-6 archived timeline; this table is version "
-            f"{meta.config.version}"
+            "archival writes the table-version-6 archived timeline, not the LSM timeline of "
+            f"version {meta.config.version}"
         )
     storage = meta.storage
     storage.invalidate()

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import attrs
 
-from hudiwrite.exceptions import CorruptTableError, InvalidOptionError, UnsupportedTableError
+from hudiwrite.exceptions import CorruptTableError, InvalidOptionError
 from hudiwrite.formats.avro_ocf import read_single_record, write_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed, schema_json
 from hudiwrite.model.filegroup import FileGroup, FileSlice
@@ -478,10 +478,7 @@ def run_clean(meta: MetaClient, settings: CleanSettings) -> CleanResult:
     Returns the last clean completed by this call (``instant_time`` None if none) and every
     file it deleted, as paths relative to the base path.
     """
-    if not meta.layout.writable:
-        raise UnsupportedTableError(
-            f"cleaning table version {meta.config.version} is not supported (only 6)"
-        )
+    meta.require_writable("cleaning")
     policy = java_policy(settings.policy)
     done: list[_Done] = []
     timeline = meta.timeline()

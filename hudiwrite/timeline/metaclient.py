@@ -7,7 +7,12 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from hudiwrite.concurrency.heartbeat import Heartbeat
-from hudiwrite.exceptions import CommitConflictError, CorruptTableError, TableNotFoundError
+from hudiwrite.exceptions import (
+    CommitConflictError,
+    CorruptTableError,
+    TableNotFoundError,
+    UnsupportedTableError,
+)
 from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed
 from hudiwrite.model.naming import ARCHIVE_FOLDER, AUX_DIR, HOODIE_DIR, MARKER_DIR
@@ -166,6 +171,13 @@ class MetaClient:
             config.props, config.version, config.timeline_layout_version
         )
         self.config = config
+
+    def require_writable(self, purpose: str) -> None:
+        """Raise UnsupportedTableError naming ``purpose`` ("write", "compaction", ...) if
+        hudiwrite cannot change this table (:meth:`TableConfig.unwritable_reason`)."""
+        reason = self.config.unwritable_reason(self.layout.writable)
+        if reason is not None:
+            raise UnsupportedTableError(f"cannot run {purpose} on {self.storage.uri!r}: {reason}")
 
     def reload_config(self) -> None:
         """Re-read ``hoodie.properties`` (another writer may have changed the table)."""
