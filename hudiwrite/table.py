@@ -25,10 +25,11 @@ from hudiwrite.exceptions import (
     UnsupportedTypeError,
 )
 from hudiwrite.formats.avro_schema import (
-    META_FIELDS,
+    TableSchema,
     avro_json,
     create_schema_style,
 )
+from hudiwrite.model.columns import META_FIELDS
 from hudiwrite.model.keys import KeyGenerator, column_by_path
 from hudiwrite.model.naming import ARCHIVE_FOLDER
 from hudiwrite.model.tableconfig import (
@@ -46,7 +47,6 @@ from hudiwrite.read.snapshot import (
     Filter,
     plan_incremental,
     plan_snapshot,
-    table_schema,
 )
 from hudiwrite.services.compaction import run_compaction
 from hudiwrite.services.settings import (
@@ -67,7 +67,7 @@ from hudiwrite.timeline.metaclient import (
     read_table_config,
 )
 from hudiwrite.timeline.metadata import CommitMetadata
-from hudiwrite.write.context import TableSchema, WriteContext
+from hudiwrite.write.context import WriteContext
 from hudiwrite.write.planner import Operation
 from hudiwrite.write.transaction import CommitOutcome, run_write
 
@@ -307,7 +307,7 @@ class HudiTable:
     @property
     def schema(self) -> pa.Schema:
         """The data schema of the latest commit (no meta columns)."""
-        ts = table_schema(self._meta, self._meta.timeline())
+        ts = self._meta.table_schema()
         if ts is None:
             raise SchemaMismatchError("the table has no schema yet")
         return ts.arrow
@@ -488,7 +488,7 @@ class HudiTable:
         layout = meta.layout
         meta.require_writable("a write")
         timeline = meta.timeline()
-        schema = table_schema(meta, timeline)
+        schema = meta.table_schema(timeline)
         if schema is None:
             raise SchemaMismatchError("the table has no schema (no commit, no create schema)")
         keygen = KeyGenerator.from_class_name(
@@ -626,7 +626,7 @@ class HudiTable:
     @property
     def schema_with_meta(self) -> pa.Schema:
         """The stored schema of the latest commit: the five meta columns, then the data."""
-        ts = table_schema(self._meta, self._meta.timeline())
+        ts = self._meta.table_schema()
         if ts is None:
             raise SchemaMismatchError("the table has no schema yet")
         return ts.arrow_with_meta

@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 import orjson
 import pyarrow as pa
 
@@ -25,7 +26,7 @@ from hudiwrite.exceptions import SchemaMismatchError, UnsupportedTypeError
 from hudiwrite.model.columns import META_FIELDS
 
 __all__ = [
-    "META_FIELDS",
+    "TableSchema",
     "arrow_to_avro",
     "avro_json",
     "avro_to_arrow",
@@ -349,3 +350,32 @@ def meta_arrow_fields() -> list[pa.Field]:
 
 def field_names(schema: AvroSchema) -> Sequence[str]:
     return [f["name"] for f in schema["fields"]]
+
+
+@attrs.frozen
+class TableSchema:
+    """A table's data schema (no meta columns) as Avro and as the Arrow it reads back as."""
+
+    avro: dict[str, Any]
+    arrow: pa.Schema
+
+    @classmethod
+    def from_avro(cls, avro: str | dict[str, Any]) -> TableSchema:
+        parsed = parse_avro(avro)
+        return cls(parsed, avro_to_arrow(parsed))
+
+    @classmethod
+    def from_arrow(cls, schema: pa.Schema, table_name: str) -> TableSchema:
+        return cls.from_avro(arrow_to_avro(schema, table_name))
+
+    @property
+    def avro_json(self) -> str:
+        return avro_json(self.avro)
+
+    @property
+    def avro_with_meta_json(self) -> str:
+        return avro_json(with_meta_fields(self.avro))
+
+    @property
+    def arrow_with_meta(self) -> pa.Schema:
+        return pa.schema(meta_arrow_fields() + list(self.arrow))

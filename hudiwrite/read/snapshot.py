@@ -17,8 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hudiwrite.exceptions import InvalidOptionError, UnsupportedTableError
-from hudiwrite.formats.avro_schema import META_FIELDS
-from hudiwrite.model.columns import COMMIT_TIME, IS_DELETED, OPERATION, RECORD_KEY
+from hudiwrite.model.columns import COMMIT_TIME, IS_DELETED, META_FIELDS, OPERATION, RECORD_KEY
 from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.model.keys import KeyGenerator, KeyGeneratorKind, partition_values
 from hudiwrite.model.tableconfig import PARQUET, TableConfig
@@ -27,19 +26,12 @@ from hudiwrite.read.merge import MergeSettings, iter_slice, read_slice
 from hudiwrite.timeline.instant import Action
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.timeline import Timeline
-from hudiwrite.write.context import TableSchema
 
-__all__ = ["Filter", "ReadPlan", "plan_incremental", "plan_snapshot", "table_schema"]
+__all__ = ["Filter", "ReadPlan", "plan_incremental", "plan_snapshot"]
 
 Filter = tuple[str, str, Any]
 
 _OPS = ("=", "==", "!=", "<", "<=", ">", ">=", "in", "not in")
-
-
-def table_schema(meta: MetaClient, timeline: Timeline) -> TableSchema | None:
-    """The table's schema as of the timeline's latest completed write."""
-    schema = meta.latest_schema(timeline)
-    return TableSchema.from_avro(schema) if schema else None
 
 
 #: Base-file rows ``scan`` decodes at a time.
@@ -277,7 +269,7 @@ def plan_snapshot(
         _check_not_cleaned(meta, full_timeline, as_of)
     timeline = full_timeline.as_of(as_of) if as_of else full_timeline
     latest = timeline.latest_completed_write()
-    schema = table_schema(meta, timeline)
+    schema = meta.table_schema(timeline)
     if schema is None or latest is None:
         stored = schema.arrow_with_meta if schema else _meta_only_schema()
         _filter_expression(_queryable(meta, stored), filters)
@@ -337,7 +329,7 @@ def plan_incremental(
         if _completed_at(i) > start and (end_time is None or _completed_at(i) <= end_time)
     ]
     timeline = full.as_of(end_time) if end_time else full
-    schema = table_schema(meta, timeline)
+    schema = meta.table_schema(timeline)
     if schema is None or not writes:
         stored = schema.arrow_with_meta if schema else _meta_only_schema()
         return _empty_plan(meta, stored, columns)

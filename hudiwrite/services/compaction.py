@@ -39,7 +39,6 @@ from hudiwrite.model.naming import (
 )
 from hudiwrite.read.fsview import FileSystemView
 from hudiwrite.read.merge import MergeSettings, read_slice
-from hudiwrite.read.snapshot import table_schema
 from hudiwrite.services.settings import CompactionResult, CompactionSettings
 from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
@@ -199,7 +198,7 @@ def execute(
         _remove_partial_output(meta, instant_time, operations)
     else:
         meta.write_instant(Instant(instant_time, Action.COMPACTION, State.INFLIGHT), b"")
-    schema = table_schema(meta, timeline)
+    schema = meta.table_schema(timeline)
     if schema is None:
         raise CorruptTableError(
             f"compaction {instant_time} cannot run: no completed commit records the table schema"

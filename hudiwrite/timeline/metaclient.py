@@ -14,6 +14,7 @@ from hudiwrite.exceptions import (
     UnsupportedTableError,
 )
 from hudiwrite.formats.avro_ocf import read_single_record
+from hudiwrite.formats.avro_schema import TableSchema
 from hudiwrite.formats.hudi_avro_schemas import parsed
 from hudiwrite.model.naming import ARCHIVE_FOLDER, AUX_DIR, HOODIE_DIR, MARKER_DIR
 from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE, Keys, TableConfig
@@ -288,6 +289,12 @@ class MetaClient:
         if instant.is_completed:
             _keep(self._commit_metadata, path, metadata, _COMMIT_METADATA_CACHE)
         return metadata
+
+    def table_schema(self, timeline: Timeline | None = None) -> TableSchema | None:
+        """The table's data schema as of ``timeline``'s latest completed write (default: the
+        current timeline), else its create schema; None for a table with neither."""
+        schema = self.latest_schema(timeline if timeline is not None else self.timeline())
+        return TableSchema.from_avro(schema) if schema else None
 
     def latest_schema(self, timeline: Timeline) -> str | None:
         """Avro data schema of the latest completed write (``extraMetadata.schema``),

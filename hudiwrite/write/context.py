@@ -2,52 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
-import pyarrow as pa
 
-from hudiwrite.formats.avro_schema import (
-    arrow_to_avro,
-    avro_json,
-    avro_to_arrow,
-    meta_arrow_fields,
-    parse_avro,
-    with_meta_fields,
-)
+from hudiwrite.formats.avro_schema import TableSchema
 from hudiwrite.model.keys import KeyGenerator
 from hudiwrite.timeline.layout import TableLayout
 
-__all__ = ["TableSchema", "WriteContext", "WriteSettings"]
-
-
-@attrs.frozen
-class TableSchema:
-    """A table's data schema (no meta columns) as Avro and as the Arrow it reads back as."""
-
-    avro: dict[str, Any]
-    arrow: pa.Schema
-
-    @classmethod
-    def from_avro(cls, avro: str | dict[str, Any]) -> TableSchema:
-        parsed = parse_avro(avro)
-        return cls(parsed, avro_to_arrow(parsed))
-
-    @classmethod
-    def from_arrow(cls, schema: pa.Schema, table_name: str) -> TableSchema:
-        return cls.from_avro(arrow_to_avro(schema, table_name))
-
-    @property
-    def avro_json(self) -> str:
-        return avro_json(self.avro)
-
-    @property
-    def avro_with_meta_json(self) -> str:
-        return avro_json(with_meta_fields(self.avro))
-
-    @property
-    def arrow_with_meta(self) -> pa.Schema:
-        return pa.schema(meta_arrow_fields() + list(self.arrow))
+__all__ = ["WriteContext", "WriteSettings"]
 
 
 @attrs.frozen

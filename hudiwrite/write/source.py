@@ -26,10 +26,10 @@ from hudiwrite.exceptions import (
     SchemaMismatchError,
     UnsupportedTypeError,
 )
-from hudiwrite.formats.avro_schema import META_FIELDS
-from hudiwrite.model.columns import IS_DELETED, PARTITION_PATH, RECORD_KEY
+from hudiwrite.formats.avro_schema import TableSchema
+from hudiwrite.model.columns import IS_DELETED, META_FIELDS, PARTITION_PATH, RECORD_KEY
 from hudiwrite.model.keys import column_by_path
-from hudiwrite.write.context import TableSchema, WriteContext
+from hudiwrite.write.context import WriteContext
 
 __all__ = [
     "IS_DELETED",
