@@ -59,11 +59,9 @@ from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Instant
 from hudiwrite.timeline.layout import layout_for_version
 from hudiwrite.timeline.metaclient import (
-    METADATA_TABLE_DIR,
-    PROPERTIES_PATH,
-    TABLE_DIRS,
     MetaClient,
     config_exists,
+    create_table_files,
     read_table_config,
 )
 from hudiwrite.timeline.metadata import CommitMetadata
@@ -256,10 +254,8 @@ class HudiTable:
             props[Keys.DATABASE] = options.database_name
         props[Keys.CHECKSUM] = str(table_checksum(name, options.database_name))
         config = TableConfig(props)
-        for d in TABLE_DIRS:
-            storage.makedirs(d)
         try:
-            storage.create_exclusive(PROPERTIES_PATH, config.to_text().encode("latin-1"))
+            create_table_files(storage, config)
         except FileExistsError:
             raise TableExistsError(f"a Hudi table already exists at {uri!r}") from None
         return cls._attach(MetaClient(storage, config), options)
@@ -332,7 +328,7 @@ class HudiTable:
         ctx = self._write_context()
 
         def before_start() -> bool:
-            changed = self._disable_metadata_table()
+            changed = self._meta.drop_metadata_table()
             if self._options.rollback_failed_writes == "eager":
                 changed = bool(self._rollback_failed()) or changed  # config: just read
             return changed
@@ -509,30 +505,6 @@ class HudiTable:
             layout=layout,
             settings=opts.write_settings(),
         )
-
-    def _disable_metadata_table(self) -> bool:
-        """A metadata table hudiwrite does not maintain would hide new files from readers that
-        trust it: remove it and clear its partitions, as Hudi does when a writer runs with the
-        metadata table disabled."""
-        meta = self._meta
-        config = meta.config
-        has_dir = meta.storage.exists(METADATA_TABLE_DIR)
-        flagged = config.get(Keys.METADATA_PARTITIONS) or config.get(
-            Keys.METADATA_PARTITIONS_INFLIGHT
-        )
-        if not has_dir and not flagged:
-            return False
-        log.warning(
-            "table %s has a metadata table; hudiwrite does not maintain it, so it is being "
-            "removed (as Hudi does when a writer disables the metadata table)",
-            config.name,
-        )
-        if flagged:
-            meta.update_config(
-                {Keys.METADATA_PARTITIONS: None, Keys.METADATA_PARTITIONS_INFLIGHT: None}
-            )
-        meta.storage.delete_tree(METADATA_TABLE_DIR)
-        return True
 
     # -- reads ------------------------------------------------------------------------------
 

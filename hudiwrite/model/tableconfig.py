@@ -71,6 +71,8 @@ class TableType:
 PARQUET = "PARQUET"
 
 PROPERTIES_FILE = "hoodie.properties"
+#: What java.util.Properties reads and writes.
+PROPERTIES_ENCODING = "latin-1"
 PROPERTIES_BACKUP = "hoodie.properties.backup"
 
 #: UUID of Hudi's default payload-based record merger strategy.
@@ -300,6 +302,20 @@ class TableConfig:
 
     def to_text(self, now: dt.datetime | None = None) -> str:
         return format_properties(self.props, now)
+
+    def to_bytes(self, now: dt.datetime | None = None) -> bytes:
+        """The file's bytes: ``java.util.Properties.store`` writes ISO-8859-1 (characters
+        beyond it are ``\\uXXXX``-escaped by :func:`format_properties`)."""
+        return self.to_text(now).encode(PROPERTIES_ENCODING)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, where: str = PROPERTIES_FILE) -> TableConfig:
+        """Parse and validate a file's bytes; CorruptTableError if it is empty, torn or
+        not a table's config."""
+        text = raw.decode(PROPERTIES_ENCODING)
+        if not text.strip():
+            raise CorruptTableError(f"{where} is empty")
+        return cls.from_text(text)
 
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.props.get(key, default)

@@ -24,7 +24,13 @@ from hudiwrite.timeline.layout import AVRO_MAGIC, TableLayout, layout_for_config
 from hudiwrite.timeline.metadata import CommitMetadata
 from hudiwrite.timeline.timeline import Timeline
 
-__all__ = ["PROPERTIES_PATH", "MetaClient", "config_exists", "read_table_config"]
+__all__ = [
+    "PROPERTIES_PATH",
+    "MetaClient",
+    "config_exists",
+    "create_table_files",
+    "read_table_config",
+]
 
 log = logging.getLogger("hudiwrite")
 
@@ -41,13 +47,16 @@ TABLE_DIRS = (
 METADATA_TABLE_DIR = f"{HOODIE_DIR}/metadata"
 
 
+def create_table_files(storage: Storage, config: TableConfig) -> None:
+    """Lay out a new table: the meta folders, then ``hoodie.properties`` put-if-absent (the
+    step that makes it a table). FileExistsError if another table got there first."""
+    for d in TABLE_DIRS:
+        storage.makedirs(d)
+    storage.create_exclusive(PROPERTIES_PATH, config.to_bytes())
+
+
 def _parse_config(raw: bytes, rel: str) -> TableConfig:
-    """A properties file's bytes, parsed and validated (``CorruptTableError`` if empty,
-    torn or not a table's)."""
-    text = raw.decode("latin-1")
-    if not text.strip():
-        raise CorruptTableError(f"{rel} is empty")
-    return TableConfig.from_text(text)
+    return TableConfig.from_bytes(raw, rel)
 
 
 def _read_config_file(storage: Storage, rel: str) -> TableConfig:
@@ -162,7 +171,7 @@ class MetaClient:
         else:
             storage.replace_file(BACKUP_PATH, raw)
         updated = current.with_updates(updates)
-        storage.replace_file(PROPERTIES_PATH, updated.to_text().encode("latin-1"))
+        storage.replace_file(PROPERTIES_PATH, updated.to_bytes())
         storage.delete(BACKUP_PATH)
         self._set_config(updated)
         return updated
@@ -179,6 +188,29 @@ class MetaClient:
         reason = self.config.unwritable_reason(self.layout.writable)
         if reason is not None:
             raise UnsupportedTableError(f"cannot run {purpose} on {self.storage.uri!r}: {reason}")
+
+    def drop_metadata_table(self) -> bool:
+        """Remove a metadata table hudiwrite does not maintain (it would hide new files from
+        readers that trust it) and clear its partitions from the config, as Hudi does when a
+        writer runs with the metadata table disabled. Returns whether there was one."""
+        config = self.config
+        has_dir = self.storage.exists(METADATA_TABLE_DIR)
+        flagged = config.get(Keys.METADATA_PARTITIONS) or config.get(
+            Keys.METADATA_PARTITIONS_INFLIGHT
+        )
+        if not has_dir and not flagged:
+            return False
+        log.warning(
+            "table %s has a metadata table; hudiwrite does not maintain it, so it is being "
+            "removed (as Hudi does when a writer disables the metadata table)",
+            config.name,
+        )
+        if flagged:
+            self.update_config(
+                {Keys.METADATA_PARTITIONS: None, Keys.METADATA_PARTITIONS_INFLIGHT: None}
+            )
+        self.storage.delete_tree(METADATA_TABLE_DIR)
+        return True
 
     def reload_config(self) -> None:
         """Re-read ``hoodie.properties`` (another writer may have changed the table)."""
