@@ -11,6 +11,7 @@ import attrs
 
 from hudiwrite.exceptions import InvalidOptionError
 from hudiwrite.model.tableconfig import PayloadClass
+from hudiwrite.services.inline import InlineSettings
 from hudiwrite.services.settings import ArchiveSettings, CleanSettings, CompactionSettings
 from hudiwrite.write.context import WriteSettings
 
@@ -228,3 +229,14 @@ class TableOptions(metaclass=_Options):
 
     def archive_settings(self) -> ArchiveSettings:
         return ArchiveSettings(self.archive_min_instants, self.archive_max_instants)
+
+    def inline_settings(self) -> InlineSettings:
+        """The services a commit runs inline, and their knobs."""
+        return InlineSettings(
+            compaction=self.compaction_settings(),
+            clean=self.clean_settings(),
+            archive=self.archive_settings(),
+            auto_clean=self.auto_clean,
+            auto_archive=self.auto_archive,
+            heartbeat_interval=self.heartbeat_interval,
+        )

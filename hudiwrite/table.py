@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import posixpath
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 import pyarrow as pa
 
 from hudiwrite._arrow import type_paths
-from hudiwrite.concurrency.heartbeat import SERVICES_LOCK, Heartbeat
 from hudiwrite.config import TableOptions
 from hudiwrite.exceptions import (
-    CommitConflictError,
     InvalidOptionError,
     SchemaMismatchError,
     TableExistsError,
     TableNotFoundError,
-    UnsupportedTableError,
     UnsupportedTypeError,
 )
 from hudiwrite.formats.avro_schema import (
@@ -48,12 +44,15 @@ from hudiwrite.read.snapshot import (
     plan_incremental,
     plan_snapshot,
 )
+from hudiwrite.services.archive import run_archive
+from hudiwrite.services.clean import run_clean
 from hudiwrite.services.compaction import run_compaction
+from hudiwrite.services.inline import run_inline_services, services_lock
+from hudiwrite.services.rollback import rollback_failed_writes
 from hudiwrite.services.settings import (
     ArchiveResult,
     CleanResult,
     CompactionResult,
-    CompactionSettings,
 )
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Instant
@@ -330,152 +329,57 @@ class HudiTable:
         def before_start() -> bool:
             changed = self._meta.drop_metadata_table()
             if self._options.rollback_failed_writes == "eager":
-                changed = bool(self._rollback_failed()) or changed  # config: just read
+                interval = self._options.heartbeat_interval
+                changed = bool(rollback_failed_writes(self._meta, interval)) or changed
             return changed
 
         outcome = run_write(self._meta, ctx, operation, data, before_start=before_start)
-        self._run_inline_services()
+        # The write checked the table is writable a moment ago: not read again.
+        run_inline_services(self._meta, self._options.inline_settings())
         return WriteResult._from_outcome(outcome)
 
     # -- table services ---------------------------------------------------------------------
 
-    def _check_services_writable(self) -> None:
-        self._meta.require_writable("table services")
-
-    def _compaction_settings(self) -> CompactionSettings:
-        return self._options.compaction_settings()
-
     def compact(self, *, plan_only: bool = False) -> CompactionResult:
         """Schedule a compaction of every file group with log files, and (unless
         ``plan_only``) execute all pending compaction plans, including ones another process
-        scheduled."""
-        self._meta.reload_config()
-        self._check_services_writable()
-        if not self._meta.config.populate_meta_fields:
-            raise UnsupportedTableError(
-                "tables without meta fields cannot be compacted by hudiwrite (their base "
-                "files must be written without record keys)"
-            )
+        scheduled. Raises UnsupportedTableError for a table hudiwrite cannot write,
+        CommitConflictError while another process runs table services."""
+        self._prepare_services()
         if self._options.rollback_failed_writes == "eager":
             # A failed write would block scheduling (a plan must not overlap a pending write).
-            self.rollback_failed()
-        with self._services_lock():
-            return run_compaction(self._meta, self._compaction_settings(), plan_only=plan_only)
+            rollback_failed_writes(self._meta, self._options.heartbeat_interval)
+        with services_lock(self._meta, self._options.heartbeat_interval):
+            return run_compaction(
+                self._meta, self._options.compaction_settings(), plan_only=plan_only
+            )
 
     def clean(self) -> CleanResult:
-        """Delete file slices no retained commit reads (``TableOptions.clean_policy``)."""
-        self._meta.reload_config()
-        self._check_services_writable()
-        with self._services_lock():
-            return self._clean()
-
-    def _clean(self) -> CleanResult:
-        from hudiwrite.services.clean import run_clean
-
-        opts = self._options
-        return run_clean(self._meta, opts.clean_settings())
+        """Delete file slices no retained commit reads (``TableOptions.clean_policy``).
+        Raises as :meth:`compact` does."""
+        self._prepare_services()
+        with services_lock(self._meta, self._options.heartbeat_interval):
+            return run_clean(self._meta, self._options.clean_settings())
 
     def archive(self) -> ArchiveResult:
-        """Move the oldest instants out of the active timeline into ``.hoodie/archived/``."""
-        self._meta.reload_config()
-        self._check_services_writable()
-        with self._services_lock():
-            return self._archive()
-
-    def _archive(self) -> ArchiveResult:
-        from hudiwrite.services.archive import run_archive
-
-        opts = self._options
-        settings = opts.archive_settings()
-        return run_archive(self._meta, settings)
+        """Move the oldest instants out of the active timeline into ``.hoodie/archived/``.
+        Raises as :meth:`compact` does."""
+        self._prepare_services()
+        with services_lock(self._meta, self._options.heartbeat_interval):
+            return run_archive(self._meta, self._options.archive_settings())
 
     def rollback_failed(self) -> tuple[Instant, ...]:
         """Roll back every write that started and never completed and whose writer is dead
         (a crash mid-write: its heartbeat is gone, expired, or names a process of this host
         that no longer runs), and finish rollbacks that were themselves interrupted. A
-        concurrent writer's live write is left alone. Returns the rolled-back instants."""
-        self._meta.reload_config()
-        self._check_services_writable()
-        return self._rollback_failed()
-
-    def _rollback_failed(self) -> tuple[Instant, ...]:
-        from hudiwrite.services.rollback import rollback_failed_writes
-
+        concurrent writer's live write is left alone. Returns the rolled-back instants;
+        raises UnsupportedTableError for a table hudiwrite cannot write."""
+        self._prepare_services()
         return rollback_failed_writes(self._meta, self._options.heartbeat_interval)
 
-    def _run_inline_services(self) -> None:
-        """Post-commit services. The write is already committed: a service that fails is
-        logged and left pending for the next run, not turned into a failed write. The table
-        configuration was read by the write a moment ago: not read again."""
-        self._check_services_writable()
-        try:
-            steps = self._due_services()
-        except Exception:
-            log.warning("inline services of %s failed; retried later", self.uri, exc_info=True)
-            return
-        if not steps:
-            return
-        lock = self._try_services_lock()
-        if lock is None:
-            log.info("table services of %s run in another process; skipped", self.uri)
-            return
-        with lock:
-            for name, step in steps:
-                try:
-                    step()
-                except Exception:  # HudiErrors too: the write has landed, whatever follows
-                    log.warning(
-                        "inline %s of %s failed; it will be retried", name, self.uri, exc_info=True
-                    )
-
-    def _due_services(self) -> list[tuple[str, Callable[[], object]]]:
-        """The inline services with something to do, judged from one timeline listing, so a
-        commit that leaves nothing to compact, clean or archive takes no lock. When a
-        compaction is due every enabled service runs after it (it makes more to clean)."""
-        from hudiwrite.read.fsview import FileSystemView
-        from hudiwrite.services.archive import archive_due
-        from hudiwrite.services.clean import clean_due
-        from hudiwrite.services.compaction import should_compact
-
-        meta, opts = self._meta, self._options
-        timeline = meta.timeline()
-        compaction: list[tuple[str, Callable[[], object]]] = []
-        if opts.compaction_delta_commits is not None or opts.compaction_log_bytes is not None:
-            settings = self._compaction_settings()
-            due = bool(timeline.pending_compactions) or should_compact(
-                timeline,
-                lambda: FileSystemView.load(
-                    meta.storage, timeline, None, replaced=meta.replaced_file_groups(timeline)
-                ),
-                settings,
-            )
-            if due:
-                compaction.append(
-                    ("compaction", lambda: run_compaction(meta, settings, force=False))
-                )
-        clean_settings = opts.clean_settings()
-        archive_settings = opts.archive_settings()
-        steps: list[tuple[str, Callable[[], object]]] = list(compaction)
-        if opts.auto_clean and (compaction or clean_due(meta, timeline, clean_settings)):
-            steps.append(("cleaning", self._clean))
-        if opts.auto_archive and (compaction or archive_due(meta, timeline, archive_settings)):
-            steps.append(("archival", self._archive))
-        return steps
-
-    def _try_services_lock(self) -> Heartbeat | None:
-        return Heartbeat.lock(self._meta.storage, SERVICES_LOCK, self._options.heartbeat_interval)
-
-    @contextlib.contextmanager
-    def _services_lock(self) -> Iterator[None]:
-        """Compaction scheduling, cleaning and archival run in one process at a time: two
-        would plan overlapping compactions or clean and archive the same instants."""
-        lock = self._try_services_lock()
-        if lock is None:
-            raise CommitConflictError(
-                f"table services of {self.uri} are running in another process; try again later"
-            )
-        with lock:
-            yield
+    def _prepare_services(self) -> None:
+        self._meta.reload_config()
+        self._meta.require_writable("table services")
 
     def _write_context(self) -> WriteContext:
         meta = self._meta

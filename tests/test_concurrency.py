@@ -488,7 +488,7 @@ def test_a_failing_inline_service_does_not_fail_the_write(
     """The write has landed when the inline services run: their failures (HudiErrors
     included, e.g. the services lock held elsewhere) are logged, never raised, so a caller
     does not retry a write that succeeded."""
-    from hudiwrite.services import clean as clean_module
+    from hudiwrite.services import inline as inline_module
 
     path = tmp_path / "t"
     t = _table(
@@ -498,7 +498,7 @@ def test_a_failing_inline_service_does_not_fail_the_write(
     def busy(*args: Any, **kwargs: Any) -> Any:
         raise hw.CommitConflictError("table services are busy elsewhere")
 
-    monkeypatch.setattr(clean_module, "run_clean", busy)
+    monkeypatch.setattr(inline_module, "run_clean", busy)
     with caplog.at_level("WARNING", logger="hudiwrite"):
         for n in range(2, 5):
             result = t.upsert(_batch(["a"], n, "sf"))
