@@ -122,8 +122,14 @@ class Heartbeat:
             try:
                 storage.create_exclusive(beat._rel, beat._content())
             except FileExistsError:
-                if file_alive(storage, beat._rel, interval):
+                alive = _liveness(storage, beat._rel, interval)
+                if alive:
                     return None
+                if alive is None:
+                    # Released since the create failed: try again. Never delete here: the
+                    # file may be a new holder's by now (deleting it let two processes
+                    # hold the commit lock at once, and both commit writes that conflict).
+                    continue
                 storage.delete(beat._rel)  # a dead runner's: take over
                 continue
             beat._claimed = True
@@ -207,9 +213,14 @@ def is_alive(
 
 def file_alive(storage: Storage, rel: str, interval: float, now: float | None = None) -> bool:
     """Whether the heartbeat (or lock) file ``rel`` is kept by a live process."""
+    return bool(_liveness(storage, rel, interval, now))
+
+
+def _liveness(storage: Storage, rel: str, interval: float, now: float | None = None) -> bool | None:
+    """:func:`file_alive`, with None when the file is absent (one look at the store)."""
     modified = storage.modified(rel)
     if modified is None:
-        return False
+        return None
     now = time.time() if now is None else now
     if now - modified > interval * TOLERABLE_MISSES:
         return False

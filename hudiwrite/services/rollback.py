@@ -96,6 +96,11 @@ def _rollback_failed_writes(meta: MetaClient, heartbeat_interval: float) -> tupl
         completed = Instant(failed.time, failed.action, State.COMPLETED)
         if meta.storage.exists(meta.instant_path(completed)):
             continue
+        # A write refused at commit (a conflict) removes its instant files, then its
+        # heartbeat: one whose pending file is gone since the listing was undone by its own
+        # writer, and has nothing left to roll back.
+        if not meta.storage.exists(meta.instant_path(failed)):
+            continue
         rollback_instant(meta, failed)
         done.append(failed)
     return tuple(done)

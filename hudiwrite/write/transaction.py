@@ -164,9 +164,46 @@ def _plan(
         live_keys=live,
         pending_compactions=meta.pending_compaction_groups(timeline),
         small_file_limit=min(ctx.settings.small_file_limit, ctx.settings.target_file_size),
-        merge_allowed=lambda s, n: _merge_worth_it(storage, s, n, ctx.settings),
+        # A merge writes a new base file named after this instant, which starts a slice
+        # only if it is later than the group's latest one. A write with a later instant
+        # time that completed before this one planned may have started that slice: a base
+        # file of this (earlier) instant would then be an older slice, invisible to every
+        # reader and cleaned later, its records lost. Such inserts go to a new group.
+        merge_allowed=lambda s, n: (
+            s.base_instant < instant_time
+            and _merge_worth_it(storage, s, n, ctx.settings)
+            and _tagged_keys_live(meta, ctx, timeline, s, tagged)
+        ),
     )
     return plan, view
+
+
+def _tagged_keys_live(
+    meta: MetaClient, ctx: WriteContext, timeline: Timeline, file_slice: FileSlice, tagged: pa.Table
+) -> bool:
+    """Whether every key this write found in ``file_slice``'s base file is live there.
+
+    A merge rewrites the group without its deleted records, while the write's updates of
+    the group go to a log of the new slice: an update reviving a deleted key would then be
+    in no base file, where the index looks, and the key's next upsert would insert it again
+    (the table would hold it twice). Such a write puts its inserts in a new group instead.
+    """
+    mine = pc.and_(
+        pc.equal(tagged.column(FILE_ID), file_slice.file_id),
+        pc.equal(tagged.column(PARTITION), file_slice.partition),
+    )
+    keys = tagged.filter(mine).column(RECORD_KEY)
+    if len(keys) == 0:
+        return True
+    settings = MergeSettings(ctx.ordering_field, ctx.merge_semantics)
+    rows = read_slice(
+        meta.storage,
+        file_slice,
+        ctx.schema.arrow_with_meta,
+        settings,
+        is_committed=timeline.is_completed,
+    )
+    return bool(pc.all(pc.is_in(keys, value_set=rows.column(RECORD_KEY))).as_py())
 
 
 def _live_keys(
