@@ -11,6 +11,17 @@ from hudiwrite.storage import Storage
 from hudiwrite.timeline import metaclient
 from hudiwrite.write import executor, transaction
 
+#: Every (step, nth) ``crash_at`` knows: after the requested and inflight files, before each
+#: of the first three data files, and before the completed file.
+CRASH_POINTS = [
+    ("after_requested", 0),
+    ("after_inflight", 0),
+    ("after_data_file", 0),
+    ("after_data_file", 1),
+    ("after_data_file", 2),
+    ("before_completed", 0),
+]
+
 
 class Crash(BaseException):
     """A process death: not an Exception, and the write's own clean-up is disabled."""

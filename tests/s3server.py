@@ -11,16 +11,15 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import BaseWSGIServer, make_server
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
 
-__all__ = ["LocalS3"]
+# moto is imported when a server starts, so that processes which only need the credentials
+# (the load test's writers) do not pay for importing it.
+
+__all__ = ["KEY", "REGION", "SECRET", "LocalS3", "storage_options"]
 
 _CONDITION = re.compile(rb"<Condition>.*?</Condition>", re.DOTALL)
 
@@ -59,6 +58,21 @@ class _Bare412:
         return [body]
 
 
+#: Credentials and region the local server accepts (moto takes any; botocore needs some).
+REGION = "us-east-1"
+KEY = SECRET = "testing"
+
+
+def storage_options(endpoint: str) -> dict[str, Any]:
+    """s3fs options (hudiwrite's ``storage_options``) for the server at ``endpoint``."""
+    return {
+        "key": KEY,
+        "secret": SECRET,
+        "endpoint_url": endpoint,
+        "client_kwargs": {"region_name": REGION},
+    }
+
+
 class LocalS3:
     """moto's S3 on ``127.0.0.1:<free port>``; ``start()`` returns the endpoint URL."""
 
@@ -73,6 +87,13 @@ class LocalS3:
         self._thread: threading.Thread | None = None
 
     def start(self) -> str:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
         app: WSGIApp = DomainDispatcherApplication(create_backend_app)
         if self.bare_412_buckets:
             app = _Bare412(app, self.bare_412_buckets)

@@ -19,7 +19,7 @@ from hudiwrite.formats.hudi_avro_schemas import parsed
 from hudiwrite.formats.logblock import BlockType, HeaderKey
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
 from hudiwrite.services import rollback as rollback_module
-from tests.crash import Crash, crash_at
+from tests.crash import CRASH_POINTS, Crash, crash_at
 
 SCHEMA = pa.schema(
     [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.int64())]
@@ -66,17 +66,7 @@ def _committed_table(path: Path) -> hw.HudiTable:
 FAILING = _batch(["a", "c", "n1", "n2"], 9, ["sf", "la", "sf", "ny"])
 
 
-STEPS = [
-    ("after_requested", 0),
-    ("after_inflight", 0),
-    ("after_data_file", 0),
-    ("after_data_file", 1),
-    ("after_data_file", 2),
-    ("before_completed", 0),
-]
-
-
-@pytest.mark.parametrize(("step", "nth"), STEPS, ids=[f"{s}-{n}" for s, n in STEPS])
+@pytest.mark.parametrize(("step", "nth"), CRASH_POINTS, ids=[f"{s}-{n}" for s, n in CRASH_POINTS])
 def test_killed_write_is_rolled_back_by_the_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str, nth: int
 ) -> None:

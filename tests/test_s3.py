@@ -28,12 +28,10 @@ import s3fs
 import hudiwrite as hw
 from hudiwrite.concurrency.heartbeat import Heartbeat, heartbeat_path, is_alive
 from hudiwrite.storage import Storage
-from tests.s3server import LocalS3
+from tests.s3server import KEY, REGION, SECRET, LocalS3, storage_options
 
 BUCKET = "hudi-test"
 BARE_412_BUCKET = "bare-412"  # the server omits <Condition> from this bucket's 412 errors
-REGION = "us-east-1"
-KEY = SECRET = "testing"
 
 SCHEMA = pa.schema(
     [
@@ -74,12 +72,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         server = LocalS3(bare_412_buckets=[BARE_412_BUCKET])
         endpoint = server.start()
         try:
-            opts: dict[str, Any] = {
-                "key": KEY,
-                "secret": SECRET,
-                "endpoint_url": endpoint,
-                "client_kwargs": {"region_name": REGION},
-            }
+            opts = storage_options(endpoint)
             fs = s3fs.S3FileSystem(skip_instance_cache=True, **opts)
             for bucket in (BUCKET, BARE_412_BUCKET):
                 # Not fs.mkdir: s3fs would send LocationConstraint=us-east-1, which S3 rejects.

@@ -53,10 +53,9 @@ import s3fs
 import hudiwrite as hw
 from hudiwrite.concurrency.heartbeat import LOCK_DIR, Heartbeat
 from hudiwrite.storage import Storage
+from tests.s3server import KEY, REGION, SECRET, LocalS3, storage_options
 
 BUCKET = "hudi-load"
-REGION = "us-east-1"
-KEY = SECRET = "testing"
 
 WRITERS = 8
 COMMITS = int(os.environ.get("HUDIWRITE_S3_LOAD_COMMITS", "25"))
@@ -259,7 +258,6 @@ class _Requests:
 def load_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], _Requests]]:
     """A server of its own (the load does not share the session server's state), with every
     AWS variable replaced by a dummy so that nothing reaches real AWS."""
-    from tests.s3server import LocalS3
 
     no_config = tmp_path_factory.mktemp("aws-load") / "absent"
     requests = _Requests()
@@ -280,12 +278,7 @@ def load_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str
         server = LocalS3(middleware=requests.wrap)
         endpoint = server.start()
         try:
-            opts: dict[str, Any] = {
-                "key": KEY,
-                "secret": SECRET,
-                "endpoint_url": endpoint,
-                "client_kwargs": {"region_name": REGION},
-            }
+            opts = storage_options(endpoint)
             s3fs.S3FileSystem(skip_instance_cache=True, **opts).call_s3(
                 "create_bucket", Bucket=BUCKET
             )

@@ -70,7 +70,7 @@ from hudiwrite.services.inline import run_inline_services as real_inline
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.write import transaction
-from tests.crash import Crash, crash_at
+from tests.crash import CRASH_POINTS, Crash, crash_at
 from tests.model import Key, Row, diff
 from tests.workload import Layout, Workload, conform
 
@@ -117,15 +117,6 @@ IDS = [f"k{i:02d}" for i in range(12)]
 #: None and "" both go to the default partition (Hudi's __HIVE_DEFAULT_PARTITION__), as
 #: two different stored values of one partition path.
 PARTS: list[str | None] = ["a", "b", None, ""]
-#: Where tests/crash.py can kill a write.
-CRASH_POINTS = [
-    ("after_requested", 0),
-    ("after_inflight", 0),
-    ("after_data_file", 0),
-    ("after_data_file", 1),
-    ("after_data_file", 2),
-    ("before_completed", 0),
-]
 
 #: What the sequences went through (the test checks the services were reached at all).
 REACHED: Counter[str] = Counter()

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import attrs
 
 from hudiwrite.model.filegroup import FileSlice
+from hudiwrite.model.naming import PARTITION_METAFILE
 from hudiwrite.read.fsview import FileSystemView
 from hudiwrite.storage import Storage, unreadable_as_corrupt
 from hudiwrite.timeline.metaclient import MetaClient
@@ -94,9 +95,14 @@ class TableStats:
 def latest_slices(meta: MetaClient, partition: str | None = None) -> tuple[FileSlice, ...]:
     """The slices a snapshot query of the latest commit reads, in partition order."""
     timeline = meta.timeline()
-    view = FileSystemView.load(meta.storage, timeline, None, meta.replaced_file_groups(timeline))
-    if partition is not None and partition not in view.partitions:
+    replaced = meta.replaced_file_groups(timeline)
+    if partition is None:
+        return tuple(FileSystemView.load(meta.storage, timeline, None, replaced).latest_slices())
+    # One partition: list it alone (a folder without partition metadata is not one).
+    files = meta.storage.list_files(partition)
+    if not any(f.name == PARTITION_METAFILE for f in files):
         return ()
+    view = FileSystemView.build(timeline, {partition: files}, replaced)
     return tuple(view.latest_slices(partition))
 
 

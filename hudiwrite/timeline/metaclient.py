@@ -55,10 +55,6 @@ def create_table_files(storage: Storage, config: TableConfig) -> None:
     storage.create_exclusive(PROPERTIES_PATH, config.to_bytes())
 
 
-def _parse_config(raw: bytes, rel: str) -> TableConfig:
-    return TableConfig.from_bytes(raw, rel)
-
-
 def _read_config_file(storage: Storage, rel: str) -> TableConfig:
     """One properties file (``FileNotFoundError`` if absent, also when the table location
     is a file rather than a folder)."""
@@ -66,7 +62,7 @@ def _read_config_file(storage: Storage, rel: str) -> TableConfig:
         raw = storage.read_bytes(rel)
     except NotADirectoryError as exc:
         raise FileNotFoundError(str(exc)) from exc
-    return _parse_config(raw, rel)
+    return TableConfig.from_bytes(raw, rel)
 
 
 def read_table_config(storage: Storage) -> TableConfig:
@@ -164,7 +160,7 @@ class MetaClient:
         storage = self.storage
         try:
             raw = storage.read_bytes(PROPERTIES_PATH)
-            current = _parse_config(raw, PROPERTIES_PATH)
+            current = TableConfig.from_bytes(raw, PROPERTIES_PATH)
         except (FileNotFoundError, CorruptTableError):
             # the primary is torn: the backup is what was read, keep it until replaced
             current = read_table_config(storage)
