@@ -52,7 +52,6 @@ from pathlib import Path
 from typing import Any, Final, Literal, NoReturn
 
 import attrs
-import hudi
 import orjson
 import pyarrow as pa
 import pytest
@@ -72,6 +71,7 @@ from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Action
 from hudiwrite.timeline.metaclient import METADATA_TABLE_DIR, MetaClient, read_table_config
 from tests.crash import Crash, crash_at
+from tests.helpers import hudi_rs
 from tests.model import Row, TableModel, diff
 from tests.workload import Layout, Workload, conform
 
@@ -849,14 +849,6 @@ def prepare(op: Operation, table: Path) -> Prepared:
 # -- the checks (in a child) -----------------------------------------------------------------
 
 
-def _hudi_rs(path: Path) -> pa.Table:
-    table = hudi.HudiTable(str(path))
-    batches = table.read(hudi.HudiReadOptions())
-    if not batches:
-        return pa.schema(table.get_schema_with_meta_fields()).empty_table()
-    return pa.Table.from_batches(batches)
-
-
 def _compare(what: str, model: TableModel, got: pa.Table) -> list[str]:
     want = model.expected_snapshot()
     actual = model.actual(conform(got, SCHEMA))
@@ -1039,7 +1031,7 @@ def check_recovery(op: Operation, path: Path, prepared: Prepared) -> Outcome:
             i.action == Action.COMPACTION for i in timeline if not i.is_completed
         )
         if not compaction_pending and any(i.is_completed for i in timeline):
-            failures += _compare("hudi-rs before recovery", model, _hudi_rs(path))
+            failures += _compare("hudi-rs before recovery", model, hudi_rs(path))
     # 2. the next write
     recovered = _recover(op, path)
     model = copy.deepcopy(model)
@@ -1060,7 +1052,7 @@ def check_recovery(op: Operation, path: Path, prepared: Prepared) -> Outcome:
     if left:
         failures.append(f"pending at the end: {left}")
     failures += _compare("hudiwrite after recovery", model, table.to_arrow())
-    failures += _compare("hudi-rs after recovery", model, _hudi_rs(path))
+    failures += _compare("hudi-rs after recovery", model, hudi_rs(path))
     failures += neutralised(path)
     failures += retained_files_exist(path)
     failures += aux_plans_whole(path)

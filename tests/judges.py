@@ -17,6 +17,7 @@ import hudi
 import pyarrow as pa
 
 import hudiwrite as hw
+from tests.helpers import hudi_rs
 from tests.model import DEFAULT_PARTITION, diff
 from tests.spark.client import SparkHudi
 from tests.workload import Workload, conform
@@ -97,34 +98,17 @@ class HudiRsJudge:
     def expected(self, query: Query, wl: Workload, want: Counter[Any]) -> Counter[Any]:
         return want
 
-    @staticmethod
-    def _read(path: Path, options: hudi.HudiReadOptions) -> pa.Table:
-        table = hudi.HudiTable(str(path))
-        batches = table.read(options)
-        if not batches:
-            return pa.schema(table.get_schema_with_meta_fields()).empty_table()
-        return pa.Table.from_batches(batches)
-
     def snapshot(self, path: Path) -> pa.Table:
-        return self._read(path, hudi.HudiReadOptions())
+        return hudi_rs(path)
 
     def read_optimized(self, path: Path) -> pa.Table:
-        options = hudi.HudiReadOptions().with_hudi_option(
-            "hoodie.read.use.read_optimized.mode", "true"
-        )
-        return self._read(path, options)
+        return hudi_rs(path, read_optimized=True)
 
     def incremental(self, path: Path, begin: str, end: str) -> pa.Table:
-        options = (
-            hudi.HudiReadOptions()
-            .with_query_type(hudi.HudiQueryType.Incremental)
-            .with_start_timestamp(begin)
-            .with_end_timestamp(end)
-        )
-        return self._read(path, options)
+        return hudi_rs(path, incremental=(begin, end))
 
     def as_of(self, path: Path, instant: str) -> pa.Table:
-        return self._read(path, hudi.HudiReadOptions().with_as_of_timestamp(instant))
+        return hudi_rs(path, as_of=instant)
 
 
 class HudiwriteJudge:

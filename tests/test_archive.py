@@ -12,7 +12,6 @@ from typing import Any
 
 import attrs
 import fastavro
-import hudi
 import orjson
 import pyarrow as pa
 import pytest
@@ -35,6 +34,7 @@ from hudiwrite.timeline.layout import LAYOUT_V6
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.timeline import Timeline
 from hudiwrite.write import transaction
+from tests.helpers import hudi_rs
 
 SCHEMA = pa.schema([("id", pa.string()), ("p", pa.string()), ("ts", pa.int64()), ("v", pa.int64())])
 ENTRY = "HoodieArchivedMetaEntry"
@@ -61,7 +61,7 @@ def _rows(*rows: tuple[str, str, int, int]) -> pa.Table:
     return pa.Table.from_pylist([dict(zip(SCHEMA.names, r, strict=True)) for r in rows], SCHEMA)
 
 
-def _create(path: Path, **extra: Any) -> hw.HudiTable:
+def _create_partitioned_by_p(path: Path, **extra: Any) -> hw.HudiTable:
     return hw.HudiTable.create(
         str(path),
         SCHEMA,
@@ -90,7 +90,7 @@ def _hw_rows(path: Path) -> list[tuple[Any, ...]]:
 
 
 def _rs_rows(path: Path) -> list[tuple[Any, ...]]:
-    table = pa.Table.from_batches(hudi.HudiTable(str(path)).read(hudi.HudiReadOptions()))
+    table = hudi_rs(path)
     return sorted(
         zip(*(table[c].to_pylist() for c in ("id", "p", "v", "_hoodie_commit_time")), strict=True)
     )
@@ -197,7 +197,7 @@ def _clean_files(path: Path, time: str, earliest: str, last: str) -> None:
 
 def test_archive_forty_commits(tmp_path: Path) -> None:
     path = tmp_path / "t"
-    t = _create(path)
+    t = _create_partitioned_by_p(path)
     first = t.upsert(_rows(*[(f"k{j}", "a" if j % 2 else "b", 0, j) for j in range(8)]))
     # k1 is updated and k2 deleted only by commits that get archived: their log blocks carry
     # instants older than the first active one afterwards.
@@ -290,7 +290,7 @@ def test_archive_forty_commits(tmp_path: Path) -> None:
 
 def test_nothing_below_max(tmp_path: Path) -> None:
     path = tmp_path / "t"
-    t = _create(path)
+    t = _create_partitioned_by_p(path)
     for n in range(8):
         _commit(t, n)
     before = _timeline_files(path)
@@ -305,7 +305,7 @@ def test_nothing_below_max(tmp_path: Path) -> None:
 
 def test_pending_compaction_stops_archival(tmp_path: Path) -> None:
     path = tmp_path / "t"
-    t = _create(path)
+    t = _create_partitioned_by_p(path)
     times = [_commit(t, n) for n in range(5)]
     meta = _meta(t)
     tc = CLOCK.next(after=meta.timeline().last_time())
@@ -334,7 +334,7 @@ def test_pending_compaction_stops_archival(tmp_path: Path) -> None:
 
 def test_inflight_write_stops_archival(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "t"
-    t = _create(path, rollback_failed_writes="never")
+    t = _create_partitioned_by_p(path, rollback_failed_writes="never")
     times = [_commit(t, n) for n in range(4)]
     with monkeypatch.context() as m:
 
@@ -361,7 +361,7 @@ def test_inflight_write_stops_archival(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_clean_bounds_archival_and_cleans_go_along(tmp_path: Path) -> None:
     path = tmp_path / "t"
-    t = _create(path)
+    t = _create_partitioned_by_p(path)
     meta = _meta(t)
     times = [_commit(t, n) for n in range(2)]
     early_clean = CLOCK.next(after=meta.timeline().last_time())
@@ -391,7 +391,7 @@ def test_clean_bounds_archival_and_cleans_go_along(tmp_path: Path) -> None:
 
 def test_crash_before_deletes_then_rerun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "t"
-    t = _create(path)
+    t = _create_partitioned_by_p(path)
     times = [_commit(t, n) for n in range(12)]
     meta = _meta(t)
     before_files = _timeline_files(path)
@@ -427,7 +427,7 @@ def test_crash_midway_through_deletes(tmp_path: Path, monkeypatch: pytest.Monkey
     table, and the rerun finishes without writing entries twice, even when what is left
     no longer exceeds max."""
     path = tmp_path / "t"
-    t = _create(path)
+    t = _create_partitioned_by_p(path)
     times = [_commit(t, n) for n in range(12)]
     meta = _meta(t)
     before_hw, before_rs = _hw_rows(path), _rs_rows(path)
@@ -455,7 +455,7 @@ def test_crash_midway_through_deletes(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_new_files_never_append(tmp_path: Path) -> None:
     path = tmp_path / "t"
-    t = _create(path)
+    t = _create_partitioned_by_p(path)
     meta = _meta(t)
     settings = ArchiveSettings(min_instants=2, max_instants=4)
     for n in range(5):

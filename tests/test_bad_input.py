@@ -532,7 +532,7 @@ UNSUPPORTED_TYPES = {
 }
 
 
-def _create(path: Path, schema: pa.Schema, **kwargs: Any) -> Callable[[], HudiTable]:
+def _create_call(path: Path, schema: pa.Schema, **kwargs: Any) -> Callable[[], HudiTable]:
     kwargs.setdefault("record_key", "key")
     kwargs.setdefault("partition_by", "region")
     return lambda: HudiTable.create(str(path), schema, **kwargs)
@@ -546,7 +546,7 @@ def test_unsupported_type_at_create(tmp_path: Path, dtype: pa.DataType) -> None:
     path = tmp_path / "new"
     schema = pa.schema([*BASE_FIELDS, ("bad", dtype)])
     with pytest.raises(UnsupportedTypeError, match="bad"):
-        _create(path, schema)()
+        _create_call(path, schema)()
     assert_nothing_at(path)
 
 
@@ -565,7 +565,7 @@ def test_unsupported_key_or_partition_type(tmp_path: Path, role: str, dtype: pa.
     path = tmp_path / "new"
     schema = pa.schema([*BASE_FIELDS, ("f", dtype)])
     with pytest.raises(UnsupportedTypeError, match="'f'"):
-        _create(path, schema, **{role: "f"})()
+        _create_call(path, schema, **{role: "f"})()
     assert_nothing_at(path)
 
 
@@ -573,7 +573,7 @@ def test_unsupported_ordering_type(tmp_path: Path) -> None:
     path = tmp_path / "new"
     schema = pa.schema([*BASE_FIELDS, ("o", pa.struct([("x", pa.int32())]))])
     with pytest.raises(UnsupportedTypeError, match="'o'"):
-        _create(path, schema, ordering_field="o")()
+        _create_call(path, schema, ordering_field="o")()
     assert_nothing_at(path)
 
 
@@ -591,7 +591,7 @@ def test_unsupported_ordering_type(tmp_path: Path) -> None:
 def test_invalid_column_names(tmp_path: Path, schema: pa.Schema, mention: str) -> None:
     path = tmp_path / "new"
     with pytest.raises(SchemaMismatchError) as info:
-        _create(path, schema)()
+        _create_call(path, schema)()
     assert not isinstance(info.value, UnsupportedTypeError)
     assert mention in str(info.value)
     assert_nothing_at(path)
@@ -600,7 +600,7 @@ def test_invalid_column_names(tmp_path: Path, schema: pa.Schema, mention: str) -
 def test_invalid_table_name(tmp_path: Path) -> None:
     path = tmp_path / "new"
     with pytest.raises(InvalidOptionError, match="bad name"):
-        _create(path, SCHEMA, table_name="bad name")()
+        _create_call(path, SCHEMA, table_name="bad name")()
     assert_nothing_at(path)
 
 
@@ -619,7 +619,7 @@ def test_create_with_a_field_not_in_the_schema(
 ) -> None:
     path = tmp_path / "new"
     with pytest.raises(SchemaMismatchError, match=mention):
-        _create(path, pa.schema(BASE_FIELDS), **kwargs)()
+        _create_call(path, pa.schema(BASE_FIELDS), **kwargs)()
     assert_nothing_at(path)
 
 
@@ -699,10 +699,12 @@ def test_unsupported_table_on_services(table_path: Path, service: str, kind: str
 
 
 def test_create_over_an_existing_table(table_path: Path) -> None:
-    expect_refused(table_path, _create(table_path, SCHEMA), TableExistsError)
+    expect_refused(table_path, _create_call(table_path, SCHEMA), TableExistsError)
     other = pa.schema([("id", pa.int64())])
     expect_refused(
-        table_path, _create(table_path, other, record_key="id", partition_by=None), TableExistsError
+        table_path,
+        _create_call(table_path, other, record_key="id", partition_by=None),
+        TableExistsError,
     )
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-import hudi
 import pyarrow as pa
 import pytest
 
@@ -30,29 +29,10 @@ from hudiwrite.services.settings import CleanSettings
 from hudiwrite.storage import FileInfo, Storage
 from hudiwrite.timeline.layout import LAYOUT_V6
 from hudiwrite.timeline.timeline import Timeline
+from tests.helpers import batch, create, hudi_rs, versions_by_id
 
-SCHEMA = pa.schema(
-    [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.int64())]
-)
-NO_SERVICES = hw.TableOptions(compaction_delta_commits=None, auto_clean=False, auto_archive=False)
 COMMITS_2 = CleanSettings("keep_latest_commits", 2)
 VERSIONS_1 = CleanSettings("keep_latest_file_versions", 1)
-
-
-def _batch(ids: list[str], ts: int, city: str = "sf") -> pa.Table:
-    n = len(ids)
-    return pa.table({"id": ids, "ts": [ts] * n, "city": [city] * n, "v": [ts] * n}, schema=SCHEMA)
-
-
-def _create(path: Path) -> hw.HudiTable:
-    return hw.HudiTable.create(
-        str(path),
-        SCHEMA,
-        record_key="id",
-        partition_by="city",
-        ordering_field="ts",
-        options=NO_SERVICES,
-    )
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
@@ -61,15 +41,6 @@ def _rows(table: pa.Table) -> list[dict[str, Any]]:
 
 def _user_rows(table: pa.Table) -> list[tuple[Any, ...]]:
     return sorted((r["id"], r["ts"], r["city"], r["v"]) for r in table.to_pylist())
-
-
-def _state(table: pa.Table) -> dict[str, tuple[int, str]]:
-    """What a compaction leaves unchanged: each record's value and commit time."""
-    return {r["id"]: (r["v"], r["_hoodie_commit_time"]) for r in table.to_pylist()}
-
-
-def _rs(path: Path) -> pa.Table:
-    return pa.Table.from_batches(hudi.HudiTable(str(path)).read(hudi.HudiReadOptions()))
 
 
 def _data_files(path: Path) -> dict[str, tuple[str, str]]:
@@ -130,25 +101,25 @@ def _decode(data: bytes, name: str) -> dict[str, Any]:
 def _history(t: hw.HudiTable, rounds: int) -> None:
     """Old slices in city=sf: inserts, then rounds of (update, compact); city=la keeps one
     slice (inserted once) and city=ny gets one compaction."""
-    t.upsert(_batch(["a", "b", "c"], 1))
-    t.upsert(_batch(["x"], 1, city="la"))
-    t.upsert(_batch(["n"], 1, city="ny"))
+    t.upsert(batch(["a", "b", "c"], 1))
+    t.upsert(batch(["x"], 1, city="la"))
+    t.upsert(batch(["n"], 1, city="ny"))
     for r in range(2, 2 + rounds):
-        t.upsert(_batch(["a", "b"] if r % 2 else ["a"], r))
+        t.upsert(batch(["a", "b"] if r % 2 else ["a"], r))
         if r == 2:
-            t.upsert(_batch(["n"], r, city="ny"))
+            t.upsert(batch(["n"], r, city="ny"))
         t.compact()
 
 
 def test_keep_latest_commits_deletes_exactly_the_old_slices(tmp_path: Path) -> None:
     path = tmp_path / "t"
-    t = _create(path)
+    t = create(path)
     _history(t, rounds=3)
-    t.upsert(_batch(["c"], 10))  # logs in the newest slice
+    t.upsert(batch(["c"], 10))  # logs in the newest slice
     planned = t.compact(plan_only=True)
     (tp,) = planned.scheduled
-    d1 = t.upsert(_batch(["a", "z"], 11))  # logs in the pending compaction's slice
-    t.upsert(_batch(["b"], 12))
+    d1 = t.upsert(batch(["a", "z"], 11))  # logs in the pending compaction's slice
+    t.upsert(batch(["b"], 12))
 
     # Java's rule: the 2nd latest completed commit, but not past the pending compaction, so
     # the last commit before it (the deltacommit that wrote "c").
@@ -173,7 +144,7 @@ def test_keep_latest_commits_deletes_exactly_the_old_slices(tmp_path: Path) -> N
     before_files = _data_files(path)
     assert expected < set(before_files)
     before = _rows(t.to_arrow())
-    before_rs = _user_rows(_rs(path))
+    before_rs = _user_rows(hudi_rs(path))
     retained = [c for c in commits if c >= earliest]
     as_of_before = {c: _rows(t.to_arrow(as_of=c)) for c in retained}
     incremental_before = _rows(t.read_incremental(earliest))
@@ -241,15 +212,15 @@ def test_keep_latest_commits_deletes_exactly_the_old_slices(tmp_path: Path) -> N
 
     # Reads inside the retained window are unchanged, by both readers.
     assert _rows(t.to_arrow()) == before
-    assert _user_rows(_rs(path)) == before_rs
+    assert _user_rows(hudi_rs(path)) == before_rs
     assert {c: _rows(t.to_arrow(as_of=c)) for c in retained} == as_of_before
     assert _rows(t.read_incremental(earliest)) == incremental_before
 
     # The pending compaction still runs on its input slice; a second clean finds nothing.
     assert t.compact().executed == (tp,)
-    assert _state(t.to_arrow()) == _state(pa.Table.from_pylist(before))
+    assert versions_by_id(t.to_arrow()) == versions_by_id(pa.Table.from_pylist(before))
     # (hudi-rs reads the pending compaction's new logs only once it completed.)
-    assert _user_rows(_rs(path)) == _user_rows(pa.Table.from_pylist(before))
+    assert _user_rows(hudi_rs(path)) == _user_rows(pa.Table.from_pylist(before))
     cleans = _cleans(path)
     again = run_clean(t._meta, CleanSettings("keep_latest_commits", 5))
     assert again.instant_time is None and again.files_deleted == ()
@@ -258,9 +229,9 @@ def test_keep_latest_commits_deletes_exactly_the_old_slices(tmp_path: Path) -> N
 
 def test_keep_latest_file_versions_keeps_one_slice_per_group(tmp_path: Path) -> None:
     path = tmp_path / "t"
-    t = _create(path)
+    t = create(path)
     _history(t, rounds=3)
-    t.upsert(_batch(["b"], 9))
+    t.upsert(batch(["b"], 9))
     before = _rows(t.to_arrow())
     before_files = _data_files(path)
     newest: dict[str, str] = {}
@@ -283,18 +254,18 @@ def test_keep_latest_file_versions_keeps_one_slice_per_group(tmp_path: Path) -> 
     assert md["earliestCommitToRetain"] == ""
     assert md["totalFilesDeleted"] == len(result.files_deleted)
     assert _rows(t.to_arrow()) == before
-    assert _user_rows(_rs(path)) == _user_rows(pa.Table.from_pylist(before))
+    assert _user_rows(hudi_rs(path)) == _user_rows(pa.Table.from_pylist(before))
 
 
 def test_nothing_to_clean_writes_no_instant(tmp_path: Path) -> None:
     path = tmp_path / "t"
-    t = _create(path)
-    t.upsert(_batch(["a", "b"], 1))
-    t.upsert(_batch(["a"], 2))
+    t = create(path)
+    t.upsert(batch(["a", "b"], 1))
+    t.upsert(batch(["a"], 2))
     # Two commits, two retained: no earliest commit to retain at all.
     assert run_clean(t._meta, COMMITS_2) == hw.CleanResult(None, "keep_latest_commits", None, ())
     # More commits than retained, but every file group has a single slice.
-    t.upsert(_batch(["b"], 3))
+    t.upsert(batch(["b"], 3))
     single = run_clean(t._meta, COMMITS_2)
     assert single.instant_time is None and single.files_deleted == ()
     assert single.earliest_retained == _completed_commits(path)[-2]
@@ -302,8 +273,8 @@ def test_nothing_to_clean_writes_no_instant(tmp_path: Path) -> None:
     assert _cleans(path) == []
 
     t.compact()
-    t.upsert(_batch(["a"], 4))
-    t.upsert(_batch(["a"], 5))
+    t.upsert(batch(["a"], 4))
+    t.upsert(batch(["a"], 5))
     first = run_clean(t._meta, COMMITS_2)
     assert first.instant_time is not None and first.files_deleted
     second = run_clean(t._meta, COMMITS_2)
@@ -319,9 +290,9 @@ def test_interrupted_clean_is_finished_by_the_next_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "t"
-    t = _create(path)
+    t = create(path)
     _history(t, rounds=3)
-    t.upsert(_batch(["c"], 9))
+    t.upsert(batch(["c"], 9))
     before = _rows(t.to_arrow())
     before_files = set(_data_files(path))
 
@@ -363,7 +334,7 @@ def test_interrupted_clean_is_finished_by_the_next_run(
     assert failed == [Path(first_deleted).name]
     assert md["totalFilesDeleted"] == len(planned) - 1
     assert _rows(t.to_arrow()) == before
-    assert _user_rows(_rs(path)) == _user_rows(pa.Table.from_pylist(before))
+    assert _user_rows(hudi_rs(path)) == _user_rows(pa.Table.from_pylist(before))
     assert run_clean(t._meta, COMMITS_2).instant_time is None
 
 
@@ -371,9 +342,9 @@ def test_clean_interrupted_before_inflight_runs_from_its_plan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "t"
-    t = _create(path)
+    t = create(path)
     _history(t, rounds=3)
-    t.upsert(_batch(["c"], 9))
+    t.upsert(batch(["c"], 9))
     before_files = set(_data_files(path))
     meta = t._meta
     real_write = type(meta).write_instant
@@ -400,11 +371,11 @@ def test_clean_interrupted_before_inflight_runs_from_its_plan(
 
 def test_pending_compaction_input_slice_survives_keep_latest_versions(tmp_path: Path) -> None:
     path = tmp_path / "t"
-    t = _create(path)
+    t = create(path)
     _history(t, rounds=2)
-    t.upsert(_batch(["a"], 8))
+    t.upsert(batch(["a"], 8))
     (tp,) = t.compact(plan_only=True).scheduled
-    t.upsert(_batch(["a", "b"], 9))  # logs into the compaction's slice
+    t.upsert(batch(["a", "b"], 9))  # logs into the compaction's slice
     plan = _decode(
         (path / ".hoodie" / f"{tp}.compaction.requested").read_bytes(), "HoodieCompactionPlan"
     )
@@ -425,8 +396,8 @@ def test_pending_compaction_input_slice_survives_keep_latest_versions(tmp_path: 
     assert {r for r, i in sf.items() if i < base} <= set(result.files_deleted)
     assert _rows(t.to_arrow()) == before
     assert t.compact().executed == (tp,)
-    assert _state(t.to_arrow()) == _state(pa.Table.from_pylist(before))
-    assert _user_rows(_rs(path)) == _user_rows(pa.Table.from_pylist(before))
+    assert versions_by_id(t.to_arrow()) == versions_by_id(pa.Table.from_pylist(before))
+    assert _user_rows(hudi_rs(path)) == _user_rows(pa.Table.from_pylist(before))
 
 
 # -- the pure planner ------------------------------------------------------------------------
@@ -529,14 +500,14 @@ def test_incremental_cleaning_lists_written_partitions_and_misses_nothing(tmp_pa
     spread over 6 partitions, compactions (one pending across a clean) and deletes."""
     import random
 
-    t = _create(tmp_path / "t")
+    t = create(tmp_path / "t")
     meta = t._meta
     rng = random.Random(3)
     cities = [f"c{i}" for i in range(6)]
     incremental_seen = False
     for n in range(1, 41):
         city = rng.choice(cities[:2]) if n > 12 else rng.choice(cities)
-        t.upsert(_batch([f"k{rng.randrange(30)}" for _ in range(5)], n, city))
+        t.upsert(batch([f"k{rng.randrange(30)}" for _ in range(5)], n, city))
         if n % 6 == 0:
             t.compact(plan_only=True)
         if n % 6 == 3:
@@ -560,4 +531,4 @@ def test_incremental_cleaning_lists_written_partitions_and_misses_nothing(tmp_pa
     assert incremental_seen
     # Nothing a full listing would clean was left behind by the narrowed cleans.
     assert _plan_files(meta, COMMITS_2, None) == set()
-    assert sorted(_user_rows(t.to_arrow())) == sorted(_user_rows(_rs(tmp_path / "t")))
+    assert sorted(_user_rows(t.to_arrow())) == sorted(_user_rows(hudi_rs(tmp_path / "t")))

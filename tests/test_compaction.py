@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-import hudi
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,46 +20,18 @@ from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed
 from hudiwrite.model.naming import parse_base_file_name, parse_log_file_name
 from hudiwrite.timeline.metadata import CommitMetadata
+from tests.helpers import batch, create, hudi_rs, versions_by_id
 from tests.test_gold_reads import read_folder, rows, user_columns
-
-SCHEMA = pa.schema(
-    [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.int64())]
-)
-NO_SERVICES = hw.TableOptions(compaction_delta_commits=None, auto_clean=False, auto_archive=False)
-
-
-def _batch(ids: list[str], ts: int, city: str = "sf") -> pa.Table:
-    n = len(ids)
-    return pa.table({"id": ids, "ts": [ts] * n, "city": [city] * n, "v": [ts] * n}, schema=SCHEMA)
-
-
-def _state(table: pa.Table) -> dict[str, tuple[int, str]]:
-    return {r["id"]: (r["v"], r["_hoodie_commit_time"]) for r in table.to_pylist()}
-
-
-def _rs(path: Path) -> pa.Table:
-    return pa.Table.from_batches(hudi.HudiTable(str(path)).read(hudi.HudiReadOptions()))
-
-
-def _create(path: Path, options: hw.TableOptions = NO_SERVICES) -> hw.HudiTable:
-    return hw.HudiTable.create(
-        str(path),
-        SCHEMA,
-        record_key="id",
-        partition_by="city",
-        ordering_field="ts",
-        options=options,
-    )
 
 
 def test_compaction_rewrites_slices_and_keeps_meta_columns(tmp_path: Path) -> None:
     path = tmp_path / "t"
-    t = _create(path)
-    r1 = t.upsert(_batch(["a", "b", "c"], 1))
-    t.upsert(_batch(["x"], 1, city="la"))
-    r2 = t.upsert(_batch(["a"], 2))
+    t = create(path)
+    r1 = t.upsert(batch(["a", "b", "c"], 1))
+    t.upsert(batch(["x"], 1, city="la"))
+    r2 = t.upsert(batch(["a"], 2))
     t.delete(pa.table({"id": ["b"], "city": ["sf"]}))
-    before = _state(t.to_arrow())
+    before = versions_by_id(t.to_arrow())
     seqnos = {r["id"]: r["_hoodie_commit_seqno"] for r in t.to_arrow().to_pylist()}
 
     result = t.compact()
@@ -101,12 +72,12 @@ def test_compaction_rewrites_slices_and_keeps_meta_columns(tmp_path: Path) -> No
     assert {r["_hoodie_file_name"] for r in stored} == {new_base.name}
     assert not (hoodie / ".temp" / tc).exists()
 
-    assert _state(t.to_arrow()) == before
-    assert _state(_rs(path)) == before
+    assert versions_by_id(t.to_arrow()) == before
+    assert versions_by_id(hudi_rs(path)) == before
     # read-optimized now shows the compacted state
-    assert _state(t.to_arrow(read_optimized=True)) == before
+    assert versions_by_id(t.to_arrow(read_optimized=True)) == before
     # time travel to before the compaction still reads the old slice
-    assert _state(t.to_arrow(as_of=r2.instant_time))["a"] == (2, r2.instant_time)
+    assert versions_by_id(t.to_arrow(as_of=r2.instant_time))["a"] == (2, r2.instant_time)
     # nothing left to compact
     again = t.compact()
     assert again.scheduled == () and again.executed == ()
@@ -124,16 +95,16 @@ print(",".join(r.executed))
 
 def test_plan_in_one_process_execute_in_another(tmp_path: Path) -> None:
     path = tmp_path / "t"
-    t = _create(path)
-    t.upsert(_batch(["a", "b", "c", "d"], 1))
-    t.upsert(_batch(["a", "b"], 2))
+    t = create(path)
+    t.upsert(batch(["a", "b", "c", "d"], 1))
+    t.upsert(batch(["a", "b"], 2))
     planned = t.compact(plan_only=True)
     (tc,) = planned.scheduled
     assert planned.executed == ()
-    expected = _state(t.to_arrow())
+    expected = versions_by_id(t.to_arrow())
 
     # Writes while the plan is pending go to the compaction's slice.
-    r3 = t.upsert(_batch(["b", "e"], 3))
+    r3 = t.upsert(batch(["b", "e"], 3))
     expected["b"] = (3, r3.instant_time)
     expected["e"] = (3, r3.instant_time)
     logs = [parse_log_file_name(Path(f).name) for f in r3.files_written if "/." in f]
@@ -141,30 +112,30 @@ def test_plan_in_one_process_execute_in_another(tmp_path: Path) -> None:
     r4 = t.delete(pa.table({"id": ["c"], "city": ["sf"]}))
     expected.pop("c")
     assert len(r4.files_written) == 1
-    assert _state(t.to_arrow()) == expected
+    assert versions_by_id(t.to_arrow()) == expected
 
     out = subprocess.run(
         [sys.executable, "-c", _EXECUTE, str(path)], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == tc
-    assert _state(t.to_arrow()) == expected
-    assert _state(_rs(path)) == expected
+    assert versions_by_id(t.to_arrow()) == expected
+    assert versions_by_id(hudi_rs(path)) == expected
     # The compacted base file holds the pre-plan state; the later logs sit on top of it.
-    assert _state(t.to_arrow(read_optimized=True))["b"][0] == 2
-    r5 = t.upsert(_batch(["a"], 5))
+    assert versions_by_id(t.to_arrow(read_optimized=True))["b"][0] == 2
+    r5 = t.upsert(batch(["a"], 5))
     expected["a"] = (5, r5.instant_time)
-    assert _state(t.to_arrow()) == expected
-    assert _state(_rs(path)) == expected
+    assert versions_by_id(t.to_arrow()) == expected
+    assert versions_by_id(hudi_rs(path)) == expected
 
 
 def test_interrupted_compaction_is_redone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "t"
-    t = _create(path)
-    t.upsert(_batch(["a", "b"], 1))
-    t.upsert(_batch(["x"], 1, city="la"))
-    t.upsert(_batch(["a"], 2))
-    t.upsert(_batch(["x"], 2, city="la"))
-    expected = _state(t.to_arrow())
+    t = create(path)
+    t.upsert(batch(["a", "b"], 1))
+    t.upsert(batch(["x"], 1, city="la"))
+    t.upsert(batch(["a"], 2))
+    t.upsert(batch(["x"], 2, city="la"))
+    expected = versions_by_id(t.to_arrow())
     real = CommitMetadata.to_json_bytes
 
     def boom(self: Any) -> bytes:
@@ -176,27 +147,25 @@ def test_interrupted_compaction_is_redone(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(CommitMetadata, "to_json_bytes", real)
     (pending,) = [i for i in t.timeline if i.action == "compaction"]
     assert pending.state is hw.State.INFLIGHT
-    assert _state(t.to_arrow()) == expected  # partial output is invisible
-    assert _state(_rs(path)) == expected
+    assert versions_by_id(t.to_arrow()) == expected  # partial output is invisible
+    assert versions_by_id(hudi_rs(path)) == expected
     result = t.compact()
     assert pending.time in result.executed
-    assert _state(t.to_arrow()) == expected
-    assert _state(_rs(path)) == expected
+    assert versions_by_id(t.to_arrow()) == expected
+    assert versions_by_id(hudi_rs(path)) == expected
     outputs = [p for p in path.rglob(f"*_{pending.time}.parquet")]
     assert len(outputs) == 2  # one per file group, the partial ones were replaced
 
 
 def test_inline_compaction_every_n_delta_commits(tmp_path: Path) -> None:
     path = tmp_path / "t"
-    t = _create(
-        path, hw.TableOptions(compaction_delta_commits=3, auto_clean=False, auto_archive=False)
-    )
+    t = create(path, compaction_delta_commits=3)
     for ts in range(1, 8):
-        t.upsert(_batch(["a", f"k{ts}"], ts))
+        t.upsert(batch(["a", f"k{ts}"], ts))
     compactions = [i for i in t.timeline if i.action == "commit" and i.is_completed]
     assert len(compactions) == 2  # after delta commits 3 and 6
-    assert _state(t.to_arrow()) == _state(_rs(path))
-    assert len(_state(t.to_arrow())) == 8
+    assert versions_by_id(t.to_arrow()) == versions_by_id(hudi_rs(path))
+    assert len(versions_by_id(t.to_arrow())) == 8
 
 
 SPARK_V6 = [
@@ -230,7 +199,7 @@ def test_spark_tables_compacted_cleaned_archived(zip_name: str, unpack_fixture: 
 
     def reads_gold() -> None:
         assert rows(t.to_arrow(), columns) == rows(gold, columns)
-        rs = pa.Table.from_batches(hudi.HudiTable(str(table_dir)).read(hudi.HudiReadOptions()))
+        rs = hudi_rs(table_dir)
         assert rows(rs, columns) == rows(gold, columns)
 
     reads_gold()

@@ -16,10 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import attrs
-import hudi
 import orjson
-import pyarrow as pa
 import pytest
 
 import hudiwrite as hw
@@ -33,11 +30,7 @@ from hudiwrite.concurrency.heartbeat import (
 from hudiwrite.services.rollback import rollback_instant
 from hudiwrite.storage import Storage
 from hudiwrite.write import executor as executor_module
-
-SCHEMA = pa.schema(
-    [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.int64())]
-)
-OPTIONS = hw.TableOptions(compaction_delta_commits=None, auto_clean=False, auto_archive=False)
+from tests.helpers import batch, create, hudi_rs, values_by_city_id
 
 #: A second writer: upserts into ``ny``, pauses after writing its data files (before the
 #: commit) until told to go on, and reports where it is through files next to the table.
@@ -96,29 +89,9 @@ print(",".join(result.executed))
 """
 
 
-def _batch(ids: list[str], ts: int, city: str) -> pa.Table:
-    n = len(ids)
-    return pa.table({"id": ids, "ts": [ts] * n, "city": [city] * n, "v": [ts * 10] * n}, SCHEMA)
-
-
-def _state(rows: pa.Table) -> dict[tuple[str, str], int]:
-    return {(r["city"], r["id"]): r["v"] for r in rows.to_pylist()}
-
-
-def _rs(path: Path) -> dict[tuple[str, str], int]:
-    return _state(pa.Table.from_batches(hudi.HudiTable(str(path)).read(hudi.HudiReadOptions())))
-
-
 def _table(path: Path, **options: Any) -> hw.HudiTable:
-    t = hw.HudiTable.create(
-        str(path),
-        SCHEMA,
-        record_key="id",
-        partition_by="city",
-        ordering_field="ts",
-        options=attrs.evolve(OPTIONS, **options),
-    )
-    t.upsert(_batch(["a", "b"], 1, "sf"))
+    t = create(path, **options)
+    t.upsert(batch(["a", "b"], 1, "sf", v=10))
     return t
 
 
@@ -167,18 +140,18 @@ def test_live_write_of_another_process_is_left_alone(tmp_path: Path) -> None:
     assert owner["pid"] == other.proc.pid and owner["writer"] == "hudiwrite"
 
     # This writer's eager rollback runs, sees the other's pending write and leaves it be.
-    mine = t.upsert(_batch(["c"], 2, "la"))
+    mine = t.upsert(batch(["c"], 2, "la", v=20))
     assert t.rollback_failed() == ()
     assert _pending(path) == [other.instant]
     expected = {("sf", "a"): 10, ("sf", "b"): 10, ("la", "c"): 20}
-    assert _state(t.to_arrow()) == expected  # the other write is not visible yet
+    assert values_by_city_id(t.to_arrow()) == expected  # the other write is not visible yet
 
     code, out, err = other.finish()
     assert code == 0, err
     assert out == other.instant != mine.instant_time
     expected |= {("ny", "p1"): 50, ("ny", "p2"): 50}
-    assert _state(hw.HudiTable.open(str(path)).to_arrow()) == expected
-    assert _rs(path) == expected
+    assert values_by_city_id(hw.HudiTable.open(str(path)).to_arrow()) == expected
+    assert values_by_city_id(hudi_rs(path)) == expected
     assert not heartbeat.exists()  # removed once the write completed
 
 
@@ -190,13 +163,13 @@ def test_killed_writer_is_rolled_back_by_the_next_write_at_once(tmp_path: Path) 
     assert (path / heartbeat_path(other.instant)).exists()  # a death leaves it behind
     assert list((path / "city=ny").glob("*.parquet"))  # and its data files
 
-    t.upsert(_batch(["c"], 2, "la"))  # the heartbeat names a gone process: rolled back now
+    t.upsert(batch(["c"], 2, "la", v=20))  # the heartbeat names a gone process: rolled back now
     assert _pending(path) == []
     assert not (path / heartbeat_path(other.instant)).exists()
     assert not (path / "city=ny").exists()
     expected = {("sf", "a"): 10, ("sf", "b"): 10, ("la", "c"): 20}
-    assert _state(t.to_arrow()) == expected
-    assert _rs(path) == expected
+    assert values_by_city_id(t.to_arrow()) == expected
+    assert values_by_city_id(hudi_rs(path)) == expected
 
 
 def test_other_hosts_writes_wait_for_their_heartbeat_to_expire(tmp_path: Path) -> None:
@@ -208,18 +181,18 @@ def test_other_hosts_writes_wait_for_their_heartbeat_to_expire(tmp_path: Path) -
     # As if the writer ran on another machine: its pid means nothing here.
     heartbeat.write_bytes(orjson.dumps({"host": "elsewhere", "pidns": None, "pid": 1}))
 
-    t.upsert(_batch(["c"], 2, "la"))
+    t.upsert(batch(["c"], 2, "la", v=20))
     assert _pending(path) == [other.instant]  # its writer may still be alive
     expected = {("sf", "a"): 10, ("sf", "b"): 10, ("la", "c"): 20}
-    assert _state(t.to_arrow()) == expected
-    assert _rs(path) == expected
+    assert values_by_city_id(t.to_arrow()) == expected
+    assert values_by_city_id(hudi_rs(path)) == expected
 
     old = time.time() - 5.0 * TOLERABLE_MISSES - 1
     os.utime(heartbeat, (old, old))  # no beat for more than two intervals: dead
     assert [i.time for i in t.rollback_failed()] == [other.instant]
     assert _pending(path) == [] and not heartbeat.exists()
-    assert _state(t.to_arrow()) == expected
-    assert _rs(path) == expected
+    assert values_by_city_id(t.to_arrow()) == expected
+    assert values_by_city_id(hudi_rs(path)) == expected
 
 
 def test_a_write_rolled_back_under_it_does_not_commit(
@@ -241,20 +214,20 @@ def test_a_write_rolled_back_under_it_does_not_commit(
 
     monkeypatch.setattr(executor_module.WriteExecutor, "run", rolled_back_meanwhile)
     with pytest.raises(hw.CommitConflictError, match="rolled back by another writer"):
-        t.upsert(_batch(["a", "z"], 3, "sf"))
+        t.upsert(batch(["a", "z"], 3, "sf", v=30))
     monkeypatch.undo()
     expected = {("sf", "a"): 10, ("sf", "b"): 10}
-    assert _state(t.to_arrow()) == expected
-    assert _rs(path) == expected
+    assert values_by_city_id(t.to_arrow()) == expected
+    assert values_by_city_id(hudi_rs(path)) == expected
     assert _pending(path) == []
     assert not list((path / ".hoodie" / ".heartbeat").glob("*"))
 
 
 def _table_to_compact(path: Path) -> tuple[hw.HudiTable, dict[tuple[str, str], int]]:
     t = _table(path)
-    t.upsert(_batch(["x", "y"], 1, "la"))
-    t.upsert(_batch(["a"], 2, "sf"))
-    t.upsert(_batch(["x"], 3, "la"))
+    t.upsert(batch(["x", "y"], 1, "la", v=10))
+    t.upsert(batch(["a"], 2, "sf", v=20))
+    t.upsert(batch(["x"], 3, "la", v=30))
     return t, {("sf", "a"): 20, ("sf", "b"): 10, ("la", "x"): 30, ("la", "y"): 10}
 
 
@@ -268,18 +241,18 @@ def test_compaction_run_by_a_live_process_is_not_run_twice(tmp_path: Path) -> No
     # The other process holds the table-services lock: this one may not run them now.
     with pytest.raises(hw.CommitConflictError, match="another process"):
         t.compact()
-    t.upsert(_batch(["q"], 4, "ny"))  # writes go on; their inline services are skipped
+    t.upsert(batch(["q"], 4, "ny", v=40))  # writes go on; their inline services are skipped
     assert sorted(p.name for p in path.glob(f"city=*/*_{other.instant}.parquet")) == written
     expected |= {("ny", "q"): 40}
-    assert _state(t.to_arrow()) == expected
+    assert values_by_city_id(t.to_arrow()) == expected
 
     code, out, err = other.finish()
     assert code == 0, err
     assert out == other.instant
     assert [i.state for i in t.timeline if i.time == other.instant] == [hw.State.COMPLETED]
     assert len(list(path.glob(f"city=*/*_{other.instant}.parquet"))) == 2
-    assert _state(t.to_arrow()) == expected
-    assert _rs(path) == expected
+    assert values_by_city_id(t.to_arrow()) == expected
+    assert values_by_city_id(hudi_rs(path)) == expected
 
 
 def test_compaction_of_a_killed_process_is_finished_by_the_next(tmp_path: Path) -> None:
@@ -291,8 +264,8 @@ def test_compaction_of_a_killed_process_is_finished_by_the_next(tmp_path: Path) 
     assert result.executed == (other.instant,)
     assert len(list(path.glob(f"city=*/*_{other.instant}.parquet"))) == 2
     assert not (path / heartbeat_path(other.instant)).exists()
-    assert _state(t.to_arrow()) == expected
-    assert _rs(path) == expected
+    assert values_by_city_id(t.to_arrow()) == expected
+    assert values_by_city_id(hudi_rs(path)) == expected
 
 
 def test_heartbeat_beats_during_a_write_and_is_removed_after(
@@ -315,7 +288,7 @@ def test_heartbeat_beats_during_a_write_and_is_removed_after(
         return real(self, prepared)
 
     monkeypatch.setattr(executor_module.WriteExecutor, "run", slow)
-    result = t.upsert(_batch(["c"], 2, "la"))
+    result = t.upsert(batch(["c"], 2, "la", v=20))
     assert len(set(seen)) > 1, "the heartbeat was not refreshed while the write ran"
     assert storage.modified(heartbeat_path(result.instant_time)) is None
 
@@ -394,9 +367,7 @@ def test_several_processes_with_inline_services_lose_nothing(tmp_path: Path) -> 
     local listings, shared instant times, a compaction planned between a write's conflict
     check and its commit) before the instant reservation and the commit lock."""
     path = tmp_path / "t"
-    hw.HudiTable.create(
-        str(path), SCHEMA, record_key="id", partition_by="city", ordering_field="ts"
-    )
+    create(path, hw.TableOptions())
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", STRESS_WRITER, str(path), str(w), "20"],
@@ -418,8 +389,8 @@ def test_several_processes_with_inline_services_lose_nothing(tmp_path: Path) -> 
                 model[(f"c{w}", key)] = ts  # the writer stores v = ts
     assert committed >= 20  # most writes go through (refusals come from compactions)
     t = hw.HudiTable.open(str(path))
-    assert _state(t.to_arrow()) == model
-    assert _rs(path) == model
+    assert values_by_city_id(t.to_arrow()) == model
+    assert values_by_city_id(hudi_rs(path)) == model
     actions = {i.action for i in t.timeline}
     assert "commit" in actions  # compactions ran (and completed) among the writers
     assert not [i for i in t.timeline if i.state is not hw.State.COMPLETED]
@@ -479,7 +450,7 @@ def test_one_process_rolls_back_at_a_time(tmp_path: Path) -> None:
         assert _pending(path) == [other.instant]
     assert [i.time for i in t.rollback_failed()] == [other.instant]
     assert _pending(path) == []
-    assert _state(t.to_arrow()) == {("sf", "a"): 10, ("sf", "b"): 10}
+    assert values_by_city_id(t.to_arrow()) == {("sf", "a"): 10, ("sf", "b"): 10}
 
 
 def test_a_failing_inline_service_does_not_fail_the_write(
@@ -501,10 +472,10 @@ def test_a_failing_inline_service_does_not_fail_the_write(
     monkeypatch.setattr(inline_module, "run_clean", busy)
     with caplog.at_level("WARNING", logger="hudiwrite"):
         for n in range(2, 5):
-            result = t.upsert(_batch(["a"], n, "sf"))
+            result = t.upsert(batch(["a"], n, "sf", v=n * 10))
             assert result.num_updated == 1
     assert "inline cleaning" in caplog.text and "busy elsewhere" in caplog.text
-    assert _state(t.to_arrow()) == {("sf", "a"): 40, ("sf", "b"): 10}
+    assert values_by_city_id(t.to_arrow()) == {("sf", "a"): 40, ("sf", "b"): 10}
 
 
 def test_readers_ignore_heartbeats_and_locks(tmp_path: Path) -> None:
@@ -512,13 +483,13 @@ def test_readers_ignore_heartbeats_and_locks(tmp_path: Path) -> None:
     view of the table: not hudi-rs's, not hudiwrite's."""
     path = tmp_path / "t"
     t = _table(path)
-    expected = _state(t.to_arrow())
+    expected = values_by_city_id(t.to_arrow())
     storage = Storage(str(path))
     storage.write_bytes(heartbeat_path("20991231235959999"), b"")
     for name in ("commit", "table-services", "rollback"):
         storage.write_bytes(f".hoodie/.aux/.locks/{name}", b'{"host": "gone", "pid": 1}')
-    assert _rs(path) == expected
-    assert _state(hw.HudiTable.open(str(path)).to_arrow()) == expected
+    assert values_by_city_id(hudi_rs(path)) == expected
+    assert values_by_city_id(hw.HudiTable.open(str(path)).to_arrow()) == expected
     assert [i.state for i in hw.HudiTable.open(str(path)).timeline] == [hw.State.COMPLETED]
 
 

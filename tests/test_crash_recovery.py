@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-import hudi
-import pyarrow as pa
 import pytest
 
 import hudiwrite as hw
@@ -20,24 +18,7 @@ from hudiwrite.formats.logblock import BlockType, HeaderKey
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
 from hudiwrite.services import rollback as rollback_module
 from tests.crash import CRASH_POINTS, Crash, crash_at
-
-SCHEMA = pa.schema(
-    [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.int64())]
-)
-OPTIONS = hw.TableOptions(compaction_delta_commits=None, auto_clean=False, auto_archive=False)
-
-
-def _batch(ids: list[str], ts: int, cities: list[str]) -> pa.Table:
-    n = len(ids)
-    return pa.table({"id": ids, "ts": [ts] * n, "city": cities, "v": [ts] * n}, schema=SCHEMA)
-
-
-def _state(table: pa.Table) -> dict[tuple[str, str], int]:
-    return {(r["city"], r["id"]): r["v"] for r in table.to_pylist()}
-
-
-def _rs(path: Path) -> pa.Table:
-    return pa.Table.from_batches(hudi.HudiTable(str(path)).read(hudi.HudiReadOptions()))
+from tests.helpers import NO_SERVICES, batch, create, hudi_rs, values_by_city_id
 
 
 def _files(path: Path) -> set[str]:
@@ -49,21 +30,14 @@ def _files(path: Path) -> set[str]:
 
 
 def _committed_table(path: Path) -> hw.HudiTable:
-    t = hw.HudiTable.create(
-        str(path),
-        SCHEMA,
-        record_key="id",
-        partition_by="city",
-        ordering_field="ts",
-        options=OPTIONS,
-    )
-    t.upsert(_batch(["a", "b", "c"], 1, ["sf", "sf", "la"]))
-    t.upsert(_batch(["a"], 2, ["sf"]))
+    t = create(path)
+    t.upsert(batch(["a", "b", "c"], 1, ["sf", "sf", "la"]))
+    t.upsert(batch(["a"], 2, ["sf"]))
     return t
 
 
 #: The failing write: updates in both old partitions, inserts in an old and a new partition.
-FAILING = _batch(["a", "c", "n1", "n2"], 9, ["sf", "la", "sf", "ny"])
+FAILING = batch(["a", "c", "n1", "n2"], 9, ["sf", "la", "sf", "ny"])
 
 
 @pytest.mark.parametrize(("step", "nth"), CRASH_POINTS, ids=[f"{s}-{n}" for s, n in CRASH_POINTS])
@@ -72,7 +46,7 @@ def test_killed_write_is_rolled_back_by_the_next(
 ) -> None:
     path = tmp_path / "t"
     t = _committed_table(path)
-    committed = _state(t.to_arrow())
+    committed = values_by_city_id(t.to_arrow())
     files_before = _files(path)
     with monkeypatch.context() as m:
         crash_at(m, step, nth)
@@ -80,14 +54,14 @@ def test_killed_write_is_rolled_back_by_the_next(
             t.upsert(FAILING)
     (failed,) = [i for i in t.timeline if not i.is_completed]
     # Readers ignore the failed write before any rollback.
-    assert _state(t.to_arrow()) == committed
-    assert _state(_rs(path)) == committed
+    assert values_by_city_id(t.to_arrow()) == committed
+    assert values_by_city_id(hudi_rs(path)) == committed
 
     # The next write rolls it back first (eager policy), then commits.
-    r = hw.HudiTable.open(str(path), options=OPTIONS).upsert(_batch(["b"], 10, ["sf"]))
+    r = hw.HudiTable.open(str(path), options=NO_SERVICES).upsert(batch(["b"], 10, ["sf"]))
     committed[("sf", "b")] = 10
-    assert _state(t.to_arrow()) == committed
-    assert _state(_rs(path)) == committed
+    assert values_by_city_id(t.to_arrow()) == committed
+    assert values_by_city_id(hudi_rs(path)) == committed
     timeline = t.timeline
     assert all(i.is_completed for i in timeline)
     assert failed.time not in {i.time for i in timeline}
@@ -132,7 +106,7 @@ def test_killed_rollback_is_finished_by_the_next(
 ) -> None:
     path = tmp_path / "t"
     t = _committed_table(path)
-    committed = _state(t.to_arrow())
+    committed = values_by_city_id(t.to_arrow())
     with monkeypatch.context() as m:
         crash_at(m, "before_completed")
         with pytest.raises(Crash):
@@ -155,14 +129,14 @@ def test_killed_rollback_is_finished_by_the_next(
             t.rollback_failed()
     pending = [i for i in t.timeline if not i.is_completed]
     assert {i.action for i in pending} == {"rollback", "deltacommit"}
-    assert _state(t.to_arrow()) == committed
-    assert _state(_rs(path)) == committed
+    assert values_by_city_id(t.to_arrow()) == committed
+    assert values_by_city_id(hudi_rs(path)) == committed
 
     done = t.rollback_failed()
     assert failed.time in {i.time for i in done}
     assert all(i.is_completed for i in t.timeline)
     assert [i.action for i in t.timeline].count("rollback") == 1
-    assert _state(t.to_arrow()) == committed
-    assert _state(_rs(path)) == committed
+    assert values_by_city_id(t.to_arrow()) == committed
+    assert values_by_city_id(hudi_rs(path)) == committed
     # Running it again finds nothing more to do.
     assert t.rollback_failed() == ()

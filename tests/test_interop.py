@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import hudi
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hudiwrite as hw
+from tests.helpers import hudi_rs
 from tests.model import DEFAULT_PARTITION, TableModel, diff
 
 SCHEMA = pa.schema(
@@ -48,8 +48,6 @@ SCHEMA = pa.schema(
 COLUMNS = SCHEMA.names
 KEYS = [f"k{i:02d}" for i in range(14)]
 PARTITIONS = ["p0", "p1", "p2", None]
-
-RO_OPTION = "hoodie.read.use.read_optimized.mode"
 
 
 def _partition_of(row: dict[str, Any]) -> str:
@@ -103,7 +101,9 @@ operations = st.lists(
 )
 
 
-def _batch(rows: list[dict[str, Any]], commit_index: int) -> tuple[pa.Table, list[dict[str, Any]]]:
+def _commit_batch(
+    rows: list[dict[str, Any]], commit_index: int
+) -> tuple[pa.Table, list[dict[str, Any]]]:
     """Rows with ordering values that grow from commit to commit (ties inside a batch)."""
     out = []
     for r in rows:
@@ -117,23 +117,13 @@ def _batch(rows: list[dict[str, Any]], commit_index: int) -> tuple[pa.Table, lis
     return table, model_rows
 
 
-def _read_hudi_rs(path: str, read_optimized: bool) -> pa.Table:
-    options = hudi.HudiReadOptions()
-    if read_optimized:
-        options = options.with_hudi_option(RO_OPTION, "true")
-    batches = hudi.HudiTable(path).read(options)
-    if not batches:
-        return SCHEMA.empty_table()
-    return pa.Table.from_batches(batches)
-
-
 def check_reads(path: str, table: hw.HudiTable, model: TableModel) -> None:
     expected = model.expected_snapshot()
     if model.snapshot or model.base:
-        rs = model.actual(_read_hudi_rs(path, read_optimized=False))
+        rs = model.actual(hudi_rs(path))
         assert rs == expected, "hudi-rs snapshot differs from the model:\n" + diff(expected, rs)
         ro_expected = model.expected_read_optimized()
-        ro = model.actual(_read_hudi_rs(path, read_optimized=True))
+        ro = model.actual(hudi_rs(path, read_optimized=True))
         assert ro == ro_expected, "hudi-rs read-optimized differs:\n" + diff(ro_expected, ro)
     own = model.actual(table.to_arrow())
     assert own == expected, "hudiwrite snapshot differs from the model:\n" + diff(expected, own)
@@ -152,7 +142,7 @@ def run_workload(ops: list[tuple[str, list[dict[str, Any]]]], options: hw.TableO
         )
         model = new_model()
         for index, (op, rows) in enumerate(ops, start=1):
-            batch, model_rows = _batch(rows, index)
+            batch, model_rows = _commit_batch(rows, index)
             if op == "upsert":
                 result = table.upsert(batch)
                 counts = model.upsert(model_rows, result.instant_time)
@@ -264,16 +254,16 @@ def test_many_base_files_per_partition() -> None:
             options=options,
         )
         model = new_model()
-        batch, model_rows = _batch(rows, 1)
+        batch, model_rows = _commit_batch(rows, 1)
         result = table.upsert(batch)
         base_files = [f for f in result.files_written if f.endswith(".parquet")]
         assert len(base_files) > 6, "the small target size must roll over into many files"
         model.upsert(model_rows, result.instant_time)
-        batch, model_rows = _batch(updates, 2)
+        batch, model_rows = _commit_batch(updates, 2)
         result = table.upsert(batch)
         assert result.num_updated == len(updates)
         model.upsert(model_rows, result.instant_time)
-        batch, model_rows = _batch(deletes, 3)
+        batch, model_rows = _commit_batch(deletes, 3)
         result = table.delete(batch.select(["id", "part"]))
         model.delete(model_rows, result.instant_time)
         check_reads(path, table, model)

@@ -10,12 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 
 import hudiwrite as hw
+from tests.helpers import NO_SERVICES
 
 SCHEMA = pa.schema([("id", pa.string()), ("ts", pa.int64()), ("city", pa.string())])
-OPTIONS = hw.TableOptions(compaction_delta_commits=None, auto_clean=False, auto_archive=False)
 
 
-def _batch(ids: list[str], ts: int, cities: list[str]) -> pa.Table:
+def _batch_without_v(ids: list[str], ts: int, cities: list[str]) -> pa.Table:
     return pa.table({"id": ids, "ts": [ts] * len(ids), "city": cities}, schema=SCHEMA)
 
 
@@ -23,10 +23,10 @@ def _batch(ids: list[str], ts: int, cities: list[str]) -> pa.Table:
 def table(tmp_path: Path) -> hw.HudiTable:
     t = hw.HudiTable.create(
         str(tmp_path / "t"), SCHEMA, record_key="id", partition_by="city",
-        ordering_field="ts", options=OPTIONS,
+        ordering_field="ts", options=NO_SERVICES,
     )  # fmt: skip
-    t.upsert(_batch(["a", "b", "c"], 1, ["sf", "sf", "la"]))
-    t.upsert(_batch(["a"], 2, ["sf"]))  # an update: a log file in sf
+    t.upsert(_batch_without_v(["a", "b", "c"], 1, ["sf", "sf", "la"]))
+    t.upsert(_batch_without_v(["a"], 2, ["sf"]))  # an update: a log file in sf
     return t
 
 

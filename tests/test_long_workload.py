@@ -9,12 +9,12 @@ import random
 from pathlib import Path
 from typing import Any
 
-import hudi
 import pyarrow as pa
 
 import hudiwrite as hw
 from hudiwrite.model.naming import PARTITION_METAFILE, parse_base_file_name, parse_log_file_name
 from hudiwrite.read.fsview import FileSystemView
+from tests.helpers import hudi_rs
 from tests.model import TableModel, diff
 
 SCHEMA = pa.schema(
@@ -33,14 +33,6 @@ OPTIONS = hw.TableOptions(
 
 def _model() -> TableModel:
     return TableModel(SCHEMA.names, lambda r: r["id"], lambda r: f"city={r['city']}", "ts")
-
-
-def _rs(path: Path, read_optimized: bool = False) -> pa.Table:
-    options = hudi.HudiReadOptions()
-    if read_optimized:
-        options = options.with_hudi_option("hoodie.read.use.read_optimized.mode", "true")
-    batches = hudi.HudiTable(str(path)).read(options)
-    return pa.Table.from_batches(batches) if batches else SCHEMA.empty_table()
 
 
 def test_three_hundred_commits_with_all_services(tmp_path: Path) -> None:
@@ -78,7 +70,7 @@ def test_three_hundred_commits_with_all_services(tmp_path: Path) -> None:
         expected = model.expected_snapshot()
         got = model.actual(t.to_arrow())
         assert got == expected, f"commit {n}, hudiwrite:\n" + diff(expected, got)
-        rs = model.actual(_rs(path))
+        rs = model.actual(hudi_rs(path))
         assert rs == expected, f"commit {n}, hudi-rs:\n" + diff(expected, rs)
 
     assert model.compactions >= COMMITS // 4 - 1

@@ -22,12 +22,12 @@ import pytest
 pytest.importorskip("s3fs")
 pytest.importorskip("moto.moto_server.werkzeug_app")
 
-import hudi
 import s3fs
 
 import hudiwrite as hw
 from hudiwrite.concurrency.heartbeat import Heartbeat, heartbeat_path, is_alive
 from hudiwrite.storage import Storage
+from tests.helpers import hudi_rs
 from tests.s3server import KEY, REGION, SECRET, LocalS3, storage_options
 
 BUCKET = "hudi-test"
@@ -96,7 +96,7 @@ def _row(i: int, city: str, ts: int, name: str, score: float) -> dict[str, Any]:
     return {"id": i, "city": city, "ts": ts, "name": name, "score": score}
 
 
-def _batch(rows: list[dict[str, Any]]) -> pa.Table:
+def _scored_batch(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 
@@ -109,12 +109,6 @@ def _hudi_rs_options(s3: dict[str, Any]) -> dict[str, str]:
         "aws_region": REGION,
         "aws_allow_http": "true",
     }
-
-
-def _read_hudi_rs(uri: str, options: dict[str, str] | None = None) -> pa.Table:
-    batches = hudi.HudiTable(uri, options=options).read()
-    assert batches, f"hudi-rs read nothing from {uri}"
-    return pa.Table.from_batches(batches)
 
 
 FIRST = [
@@ -158,8 +152,8 @@ def written_table(s3: dict[str, Any]) -> tuple[str, list[hw.WriteResult]]:
         storage_options=s3,
     )
     results = [
-        table.upsert(_batch(FIRST)),
-        table.upsert(_batch(SECOND)),
+        table.upsert(_scored_batch(FIRST)),
+        table.upsert(_scored_batch(SECOND)),
         table.delete(
             pa.table(DELETED, schema=pa.schema([("id", pa.int64()), ("city", pa.string())]))
         ),
@@ -213,7 +207,7 @@ def test_hudi_rs_reads_table_on_s3(
     s3: dict[str, Any], written_table: tuple[str, list[hw.WriteResult]]
 ) -> None:
     uri, _ = written_table
-    table = _read_hudi_rs(uri, _hudi_rs_options(s3))
+    table = hudi_rs(uri, storage_options=_hudi_rs_options(s3))
     assert _rows(table) == EXPECTED
 
 
@@ -226,7 +220,7 @@ def test_hudi_rs_reads_downloaded_copy(
     local = tmp_path / "t"
     _fs(s3).get(uri.removeprefix("s3://") + "/", str(local), recursive=True)
     assert (local / ".hoodie" / "hoodie.properties").is_file()
-    assert _rows(_read_hudi_rs(str(local))) == EXPECTED
+    assert _rows(hudi_rs(local)) == EXPECTED
 
 
 def test_create_exclusive_is_a_conditional_put(s3: dict[str, Any]) -> None:
@@ -267,7 +261,7 @@ def test_write_hudi_creates_then_upserts_on_s3(s3: dict[str, Any]) -> None:
     uri = f"s3://{BUCKET}/t2"
     created = hw.write_hudi(
         uri,
-        _batch(FIRST),
+        _scored_batch(FIRST),
         record_key="id",
         partition_by="city",
         ordering_field="ts",
@@ -276,7 +270,7 @@ def test_write_hudi_creates_then_upserts_on_s3(s3: dict[str, Any]) -> None:
     assert (created.num_inserted, created.num_updated) == (5, 0)
     updated = hw.write_hudi(
         uri,
-        _batch([_row(2, "nyc", 30, "bob-3", 0.0), _row(8, "la", 30, "hal", 8.0)]),
+        _scored_batch([_row(2, "nyc", 30, "bob-3", 0.0), _row(8, "la", 30, "hal", 8.0)]),
         record_key="id",
         partition_by="city",
         ordering_field="ts",

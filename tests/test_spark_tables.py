@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import hudi
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -32,6 +31,7 @@ import pytest
 import hudiwrite as hw
 from hudiwrite.formats.logblock import HeaderKey
 from tests.fixtures import FIXTURES
+from tests.helpers import hudi_rs
 from tests.interop_page import Section, cell, declare, not_applicable
 from tests.model import diff, freeze
 from tests.spark.client import SparkHudi
@@ -160,8 +160,7 @@ def test_continue_spark_table(zip_name: str, unpack_fixture: Any) -> None:
             expected.pop(tuple(row[k] for k in key_fields))
 
     want = Counter(tuple(freeze(r[c]) for c in columns) for r in expected.values())
-    batches = hudi.HudiTable(path).read(hudi.HudiReadOptions())
-    got_rs = _rows(pa.Table.from_batches(batches), columns) if batches else Counter()
+    got_rs = _rows(hudi_rs(path), columns)
     assert got_rs == want, "hudi-rs:\n" + diff(want, got_rs)
     got_own = _rows(table.to_arrow(), columns)
     assert got_own == want, "hudiwrite:\n" + diff(want, got_own)

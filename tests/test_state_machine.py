@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
-import hudi
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -71,6 +70,7 @@ from hudiwrite.storage import Storage
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.write import transaction
 from tests.crash import CRASH_POINTS, Crash, crash_at
+from tests.helpers import hudi_rs
 from tests.model import Key, Row, diff
 from tests.workload import Layout, Workload, conform
 
@@ -196,28 +196,6 @@ class _Workload(Workload):
 
     def _follow_compactions(self) -> None:
         pass
-
-
-def _rs(
-    path: Path,
-    read_optimized: bool = False,
-    as_of: str | None = None,
-    incremental: tuple[str, str] | None = None,
-) -> pa.Table | None:
-    """hudi-rs's read; None when it returns no batches (an empty table)."""
-    options = hudi.HudiReadOptions()
-    if incremental is not None:
-        options = (
-            options.with_query_type(hudi.HudiQueryType.Incremental)
-            .with_start_timestamp(incremental[0])
-            .with_end_timestamp(incremental[1])
-        )
-    if read_optimized:
-        options = options.with_hudi_option("hoodie.read.use.read_optimized.mode", "true")
-    if as_of is not None:
-        options = options.with_as_of_timestamp(as_of)
-    found = hudi.HudiTable(str(path)).read(options)
-    return pa.Table.from_batches(found) if found else None
 
 
 class _ServiceFailures(logging.Handler):
@@ -697,8 +675,8 @@ class HudiMachine(RuleBasedStateMachine):
         got = wl.model.actual(conform(self._open().to_arrow(as_of=instant), wl.schema))
         assert got == want, f"hudiwrite as of {instant}:\n" + diff(want, got, wl.model.columns)
         if not self._pending_compaction():
-            rs = _rs(self.path, as_of=instant)
-            got = wl.model.actual(conform(rs, wl.schema)) if rs is not None else Counter()
+            rs = hudi_rs(self.path, as_of=instant)
+            got = wl.model.actual(conform(rs, wl.schema))
             assert got == want, f"hudi-rs as of {instant}:\n" + diff(want, got, wl.model.columns)
 
     @precondition(_readable)
@@ -717,8 +695,8 @@ class HudiMachine(RuleBasedStateMachine):
             want, got, wl.model.columns
         )
         if not self._pending_compaction():
-            rs = _rs(self.path, incremental=(begin, wl.instants[end]))
-            got = wl.model.actual(conform(rs, wl.schema)) if rs is not None else Counter()
+            rs = hudi_rs(self.path, incremental=(begin, wl.instants[end]))
+            got = wl.model.actual(conform(rs, wl.schema))
             assert got == want, f"hudi-rs incremental ({begin}, {wl.instants[end]}]:\n" + diff(
                 want, got, wl.model.columns
             )
@@ -748,8 +726,8 @@ class HudiMachine(RuleBasedStateMachine):
 
         if not self._pending_compaction():
             want = wl.model.expected_read_optimized()
-            rs = _rs(self.path, read_optimized=True)
-            got = wl.model.actual(conform(rs, wl.schema)) if rs is not None else Counter()
+            rs = hudi_rs(self.path, read_optimized=True)
+            got = wl.model.actual(conform(rs, wl.schema))
             assert got == want, "hudi-rs read-optimized:\n" + diff(want, got, wl.model.columns)
 
     # -- checks ------------------------------------------------------------------------------
@@ -821,8 +799,8 @@ class HudiMachine(RuleBasedStateMachine):
         if self._pending_compaction():
             REACHED["reads with a pending compaction"] += 1
             return  # hudi-rs 0.5.0 leaves out logs written while a compaction is pending
-        rs = _rs(self.path)
-        got = wl.model.actual(conform(rs, wl.schema)) if rs is not None else Counter()
+        rs = hudi_rs(self.path)
+        got = wl.model.actual(conform(rs, wl.schema))
         assert got == want, "hudi-rs snapshot:\n" + diff(want, got, wl.model.columns)
 
     def _follow_services(self) -> None:

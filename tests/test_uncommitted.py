@@ -7,8 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import hudi
-import pyarrow as pa
 import pytest
 
 import hudiwrite as hw
@@ -17,25 +15,7 @@ from hudiwrite.formats.hudi_avro_schemas import schema_json
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
 from hudiwrite.model.naming import parse_base_file_name, parse_log_file_name
 from hudiwrite.write import transaction
-
-SCHEMA = pa.schema(
-    [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.int64())]
-)
-
-
-def _batch(ids: list[str], ts: int, city: str = "sf") -> pa.Table:
-    return pa.table(
-        {"id": ids, "ts": [ts] * len(ids), "city": [city] * len(ids), "v": [ts] * len(ids)},
-        schema=SCHEMA,
-    )
-
-
-def _state(table: pa.Table) -> dict[str, tuple[int, str]]:
-    return {r["id"]: (r["v"], r["_hoodie_commit_time"]) for r in table.to_pylist()}
-
-
-def _hudi_rs(path: Path) -> pa.Table:
-    return pa.Table.from_batches(hudi.HudiTable(str(path)).read(hudi.HudiReadOptions()))
+from tests.helpers import batch, create, hudi_rs, versions_by_id
 
 
 def _crash_during_commit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,23 +63,16 @@ def test_only_committed_data_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyP
     path = tmp_path / "t"
     # No inline compaction: the compaction below must stay pending while we read.
     options = hw.TableOptions(compaction_delta_commits=None)
-    t = hw.HudiTable.create(
-        str(path),
-        SCHEMA,
-        record_key="id",
-        partition_by="city",
-        ordering_field="ts",
-        options=options,
-    )
-    r1 = t.upsert(_batch(["a", "b", "c"], 1))
-    r2 = t.upsert(_batch(["a"], 2))
+    t = create(path, options)
+    r1 = t.upsert(batch(["a", "b", "c"], 1))
+    r2 = t.upsert(batch(["a"], 2))
     expected = {"a": (2, r2.instant_time), "b": (1, r1.instant_time), "c": (1, r1.instant_time)}
 
     # A write that dies before its commit file; then its log file is torn.
     with monkeypatch.context() as m:
         _crash_during_commit(m)
         with pytest.raises(KeyboardInterrupt):
-            t.upsert(_batch(["b", "new"], 3))
+            t.upsert(batch(["b", "new"], 3))
     hoodie = path / ".hoodie"
     (failed,) = [
         p.name.split(".")[0]
@@ -119,11 +92,11 @@ def test_only_committed_data_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyP
     torn = failed_logs[0]
     torn.write_bytes(torn.read_bytes()[: torn.stat().st_size // 2])
 
-    compaction = t.upsert(_batch(["zz"], 4, city="la")).instant_time
+    compaction = t.upsert(batch(["zz"], 4, city="la")).instant_time
     expected["zz"] = (4, compaction)
     # Torn block and failed write: both readers see the committed data only.
-    assert _state(t.to_arrow()) == expected
-    assert _state(_hudi_rs(path)) == expected
+    assert versions_by_id(t.to_arrow()) == expected
+    assert versions_by_id(hudi_rs(path)) == expected
 
     # A compaction planned by another process and not executed; a half-written output.
     tc = str(int(compaction) + 1)
@@ -131,7 +104,7 @@ def test_only_committed_data_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (path / "city=sf" / f"{file_id}_9-9-9_{tc}.parquet").write_bytes(b"PAR1 torn")
 
     # A write while the compaction is pending: its log goes to the compaction's slice.
-    r4 = t.upsert(_batch(["c"], 5))
+    r4 = t.upsert(batch(["c"], 5))
     expected["c"] = (5, r4.instant_time)
     (new_log,) = r4.files_written
     parsed = parse_log_file_name(new_log.split("/")[1])
@@ -141,10 +114,10 @@ def test_only_committed_data_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyP
     # Java's file-system view merges the pending compaction's new slice (logs named after
     # the compaction instant) with the previous slice (protocol §6.1); hudi-rs 0.5.0 does not
     # read such v6 logs until the compaction completes, so only hudiwrite is checked here.
-    assert _state(t.to_arrow()) == expected
-    assert failed not in {v[1] for v in _state(t.to_arrow()).values()}
+    assert versions_by_id(t.to_arrow()) == expected
+    assert failed not in {v[1] for v in versions_by_id(t.to_arrow()).values()}
     # read-optimized: base files only, the torn compaction output ignored
-    ro = _state(t.to_arrow(read_optimized=True))
+    ro = versions_by_id(t.to_arrow(read_optimized=True))
     assert ro == {
         "a": (1, r1.instant_time),
         "b": (1, r1.instant_time),

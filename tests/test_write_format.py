@@ -25,6 +25,7 @@ from hudiwrite.model.naming import LogFileName, parse_base_file_name, parse_log_
 from hudiwrite.model.tableconfig import Keys, TableConfig, format_properties, parse_properties
 from hudiwrite.write import executor as executor_module
 from tests.fixtures import FIXTURES
+from tests.helpers import hudi_rs
 
 SCHEMA = pa.schema(
     [("id", pa.string()), ("ts", pa.int64()), ("city", pa.string()), ("v", pa.float64())]
@@ -379,7 +380,7 @@ def test_write_hudi_creates_then_upserts(tmp_path: Path) -> None:
         partition_by="city",
     )
     assert (r1.num_inserted, r2.num_updated, r3.num_deleted) == (2, 1, 1)
-    out = pa.Table.from_batches(hudi.HudiTable(uri).read(hudi.HudiReadOptions()))
+    out = hudi_rs(uri)
     assert out.select(["id", "ts"]).to_pylist() == [{"id": "a", "ts": 2}]
 
 
@@ -435,7 +436,7 @@ def test_inserts_fill_the_smallest_base_file(tmp_path: Path) -> None:
     assert {r["_hoodie_file_name"] for r in rows} == {second.split("/")[1]}
     expected = {"a": 1, "b": 1, "c": 2, "d": 2}
     assert {r["id"]: r["ts"] for r in t.to_arrow().to_pylist()} == expected
-    rs = pa.Table.from_batches(hudi.HudiTable(t.uri).read(hudi.HudiReadOptions()))
+    rs = hudi_rs(t.uri)
     assert {r["id"]: r["ts"] for r in rs.to_pylist()} == expected
     # A group with log files takes inserts too: its merged records are rewritten with them.
     r3 = t.upsert(_rows(["a"], 3, ["sf"]))
@@ -449,7 +450,7 @@ def test_inserts_fill_the_smallest_base_file(tmp_path: Path) -> None:
     assert rows["a"] == (3, r3.instant_time) and rows["e"] == (4, r4.instant_time)
     expected = {"a": 3, "b": 1, "c": 2, "d": 2, "e": 4}
     assert {r["id"]: r["ts"] for r in t.to_arrow().to_pylist()} == expected
-    rs = pa.Table.from_batches(hudi.HudiTable(t.uri).read(hudi.HudiReadOptions()))
+    rs = hudi_rs(t.uri)
     assert {r["id"]: r["ts"] for r in rs.to_pylist()} == expected
 
 
