@@ -131,6 +131,7 @@ def _pending(path: Path) -> list[str]:
     return [i.time for i in timeline if i.state is not hw.State.COMPLETED]
 
 
+@pytest.mark.slow
 def test_live_write_of_another_process_is_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "t"
     t = _table(path)
@@ -155,6 +156,7 @@ def test_live_write_of_another_process_is_left_alone(tmp_path: Path) -> None:
     assert not heartbeat.exists()  # removed once the write completed
 
 
+@pytest.mark.slow
 def test_killed_writer_is_rolled_back_by_the_next_write_at_once(tmp_path: Path) -> None:
     path = tmp_path / "t"
     t = _table(path)
@@ -172,6 +174,7 @@ def test_killed_writer_is_rolled_back_by_the_next_write_at_once(tmp_path: Path) 
     assert values_by_city_id(hudi_rs(path)) == expected
 
 
+@pytest.mark.slow
 def test_other_hosts_writes_wait_for_their_heartbeat_to_expire(tmp_path: Path) -> None:
     path = tmp_path / "t"
     t = _table(path, heartbeat_interval=5.0)
@@ -231,6 +234,7 @@ def _table_to_compact(path: Path) -> tuple[hw.HudiTable, dict[tuple[str, str], i
     return t, {("sf", "a"): 20, ("sf", "b"): 10, ("la", "x"): 30, ("la", "y"): 10}
 
 
+@pytest.mark.slow
 def test_compaction_run_by_a_live_process_is_not_run_twice(tmp_path: Path) -> None:
     path = tmp_path / "t"
     t, expected = _table_to_compact(path)
@@ -255,6 +259,7 @@ def test_compaction_run_by_a_live_process_is_not_run_twice(tmp_path: Path) -> No
     assert values_by_city_id(hudi_rs(path)) == expected
 
 
+@pytest.mark.slow
 def test_compaction_of_a_killed_process_is_finished_by_the_next(tmp_path: Path) -> None:
     path = tmp_path / "t"
     t, expected = _table_to_compact(path)
@@ -360,6 +365,7 @@ for i in range(n):
 """
 
 
+@pytest.mark.slow
 def test_several_processes_with_inline_services_lose_nothing(tmp_path: Path) -> None:
     """Three processes write one table at once, each running compaction, cleaning and
     archival inline: every write that returned is in the final table, exactly (hudiwrite and
@@ -436,6 +442,7 @@ def test_local_listing_skips_a_file_removed_while_listing(
     assert [f.name for f in storage.walk_files("")] == ["b", "c"]
 
 
+@pytest.mark.slow
 def test_one_process_rolls_back_at_a_time(tmp_path: Path) -> None:
     from hudiwrite.concurrency.heartbeat import ROLLBACK_LOCK
 

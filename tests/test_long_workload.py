@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 import hudiwrite as hw
 from hudiwrite.model.naming import PARTITION_METAFILE, parse_base_file_name, parse_log_file_name
@@ -35,6 +36,7 @@ def _model() -> TableModel:
     return TableModel(SCHEMA.names, lambda r: r["id"], lambda r: f"city={r['city']}", "ts")
 
 
+@pytest.mark.slow
 def test_three_hundred_commits_with_all_services(tmp_path: Path) -> None:
     rng = random.Random(20261121)
     path = tmp_path / "t"

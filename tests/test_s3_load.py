@@ -55,6 +55,8 @@ from hudiwrite.concurrency.heartbeat import LOCK_DIR, Heartbeat
 from hudiwrite.storage import Storage
 from tests.s3server import KEY, REGION, SECRET, LocalS3, storage_options
 
+pytestmark = pytest.mark.slow
+
 BUCKET = "hudi-load"
 
 WRITERS = 8
