@@ -18,9 +18,11 @@ from hudiwrite.exceptions import (
 from hudiwrite.read.inventory import FileSliceInfo, PartitionStats, TableStats
 from hudiwrite.read.snapshot import Filter
 from hudiwrite.services.settings import ArchiveResult, CleanResult, CompactionResult
-from hudiwrite.table import HudiTable, WriteResult, write_hudi
+from hudiwrite.table import HudiTable, write_hudi
 from hudiwrite.timeline.instant import Instant, State
 from hudiwrite.timeline.metadata import CommitMetadata, WriteStat
+from hudiwrite.write.planner import Operation
+from hudiwrite.write.result import PartitionCounts, WriteResult
 
 __version__ = "0.1.0.dev0"
 
@@ -38,6 +40,8 @@ __all__ = [
     "Instant",
     "InvalidOptionError",
     "InvalidRecordError",
+    "Operation",
+    "PartitionCounts",
     "PartitionStats",
     "PayloadClass",
     "SchemaMismatchError",

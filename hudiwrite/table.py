@@ -66,41 +66,12 @@ from hudiwrite.timeline.metaclient import (
 from hudiwrite.timeline.metadata import CommitMetadata
 from hudiwrite.write.context import WriteContext
 from hudiwrite.write.planner import Operation
-from hudiwrite.write.transaction import CommitOutcome, run_write
+from hudiwrite.write.result import WriteResult
+from hudiwrite.write.transaction import run_write
 
-__all__ = ["HudiTable", "WriteResult", "write_hudi"]
+__all__ = ["HudiTable", "write_hudi"]
 
 log = logging.getLogger("hudiwrite")
-
-
-@attrs.frozen
-class WriteResult:
-    """What one write did.
-
-    ``num_inserted`` counts records written to new base files, ``num_updated`` records written
-    to log files for keys already in the table, ``num_deleted`` delete records written for
-    existing keys (deletes of absent keys are no-ops and not counted).
-    """
-
-    instant_time: str
-    operation: str
-    num_inserted: int
-    num_updated: int
-    num_deleted: int
-    files_written: tuple[str, ...]
-    bytes_written: int
-
-    @classmethod
-    def _from_outcome(cls, outcome: CommitOutcome) -> WriteResult:
-        return cls(
-            instant_time=outcome.instant_time,
-            operation=outcome.operation,
-            num_inserted=outcome.num_inserted,
-            num_updated=outcome.num_updated,
-            num_deleted=outcome.num_deleted,
-            files_written=tuple(s.path or "" for s in outcome.stats),
-            bytes_written=sum(s.total_write_bytes for s in outcome.stats),
-        )
 
 
 def _fields(value: str | Sequence[str] | None, what: str) -> tuple[str, ...]:
@@ -323,7 +294,7 @@ class HudiTable:
         and partition columns). Keys not in the table are ignored."""
         return self._write(Operation.DELETE, keys)
 
-    def _write(self, operation: str, data: Any) -> WriteResult:
+    def _write(self, operation: Operation, data: Any) -> WriteResult:
         ctx = self._write_context()
 
         def before_start() -> bool:
@@ -333,10 +304,10 @@ class HudiTable:
                 changed = bool(rollback_failed_writes(self._meta, interval)) or changed
             return changed
 
-        outcome = run_write(self._meta, ctx, operation, data, before_start=before_start)
+        result = run_write(self._meta, ctx, operation, data, before_start=before_start)
         # The write checked the table is writable a moment ago: not read again.
         run_inline_services(self._meta, self._options.inline_settings())
-        return WriteResult._from_outcome(outcome)
+        return result
 
     # -- table services ---------------------------------------------------------------------
 

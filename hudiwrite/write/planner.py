@@ -6,6 +6,7 @@ index's answer, and returns per-row destinations as Arrow arrays indexed by row 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Mapping, Sequence
 
 import attrs
@@ -23,12 +24,16 @@ from hudiwrite.write.source import IS_DELETED, ORDERING, PARTITION, RECORD_KEY, 
 __all__ = ["Dest", "LogTarget", "MergeTarget", "Operation", "WritePlan", "dedupe", "plan_write"]
 
 
-class Operation:
-    """Write operations and the ``operationType`` each records."""
+class Operation(str, enum.Enum):
+    """Write operations; the value is the ``operationType`` each records (Java's
+    ``WriteOperationType`` names)."""
 
     UPSERT = "UPSERT"
     INSERT = "INSERT"
     DELETE = "DELETE"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class Dest:
@@ -75,7 +80,7 @@ class MergeTarget:
 
 @attrs.frozen
 class WritePlan:
-    operation: str
+    operation: Operation
     #: Destination code of every input row (indexed by row id).
     dest: pa.Array
     #: File id of the existing file group for UPDATE/DELETE rows, else null.
@@ -85,6 +90,8 @@ class WritePlan:
     update_counts: Mapping[tuple[str, str], int]
     delete_counts: Mapping[tuple[str, str], int]
     merge_targets: Mapping[str, MergeTarget] = attrs.field(factory=dict)
+    #: Input rows, skipped ones included.
+    num_rows: int = 0
 
     @property
     def touched_file_ids(self) -> set[str]:
@@ -104,6 +111,22 @@ class WritePlan:
     @property
     def num_deletes(self) -> int:
         return sum(self.delete_counts.values())
+
+    @property
+    def num_skipped(self) -> int:
+        """Input rows that write nothing: the losers of a key's in-batch dedupe, deletes of
+        absent keys, inserts of live keys dropped by ``insert_duplicates="drop"``, and
+        soft-delete rows of new keys."""
+        return self.num_rows - self.num_inserts - self.num_updates - self.num_deletes
+
+    def partition_counts(self) -> dict[str, tuple[int, int, int]]:
+        """Per partition path written: (inserted, updated, deleted) records."""
+        out: dict[str, list[int]] = {p: [n, 0, 0] for p, n in self.insert_counts.items()}
+        for (p, _), n in self.update_counts.items():
+            out.setdefault(p, [0, 0, 0])[1] += n
+        for (p, _), n in self.delete_counts.items():
+            out.setdefault(p, [0, 0, 0])[2] += n
+        return {p: (c[0], c[1], c[2]) for p, c in sorted(out.items())}
 
     def workload_profile(self) -> CommitMetadata:
         """The ``.inflight`` content Java writes: per partition one insert stat, then one stat
@@ -224,7 +247,7 @@ def _counts(table: pa.Table, columns: list[str]) -> dict[tuple[str, ...], int]:
 
 
 def plan_write(
-    operation: str,
+    operation: Operation,
     total: int,
     survivors: pa.Table,
     tagged: pa.Table,
@@ -246,72 +269,19 @@ def plan_write(
     ``pending_compactions`` maps (partition, file id) to the instant of a compaction planned
     but not completed for that file group. ``merge_allowed(slice, inserts)`` vetoes merging
     a partition's inserts into its smallest file group (the rewrite would cost too much).
+
+    Raises ``InvalidRecordError`` for an insert of live keys when ``insert_duplicates`` is
+    ``"fail"``.
     """
-    pending_compactions = pending_compactions or {}
+    pending = pending_compactions or {}
     joined = survivors.join(
         tagged, keys=[RECORD_KEY, PARTITION], join_type="left outer", use_threads=False
     )
-    exists = pc.is_valid(joined.column(FILE_ID))
-    soft_deleted = (
-        joined.column(IS_DELETED)
-        if IS_DELETED in joined.column_names
-        else pa.repeat(pa.scalar(False), joined.num_rows)
-    )
-    if operation == Operation.DELETE:
-        dest = pc.if_else(exists, Dest.DELETE, Dest.SKIP)
+    if operation == Operation.INSERT:
+        joined, dest = _insert_destinations(joined, live_keys, insert_duplicates)
     else:
-        if operation == Operation.INSERT and pc.any(exists).as_py():
-            live = pa.repeat(pa.scalar(False), joined.num_rows)
-            if live_keys is not None and live_keys.num_rows:
-                marked = joined.select([ROW_ID, RECORD_KEY, PARTITION]).join(
-                    live_keys.select([RECORD_KEY, PARTITION]).append_column(
-                        "__live", pa.repeat(pa.scalar(True), live_keys.num_rows)
-                    ),
-                    keys=[RECORD_KEY, PARTITION],
-                    join_type="left outer",
-                    use_threads=False,
-                )
-                marked = marked.take(sort_indices(marked, [ROW_ID]))
-                joined = joined.take(sort_indices(joined, [ROW_ID]))
-                exists = pc.is_valid(joined.column(FILE_ID))
-                soft_deleted = (
-                    joined.column(IS_DELETED)
-                    if IS_DELETED in joined.column_names
-                    else pa.repeat(pa.scalar(False), joined.num_rows)
-                )
-                live = pc.fill_null(marked.column("__live"), False)
-            duplicate = pc.and_(exists, live)
-            if insert_duplicates == "fail" and pc.any(duplicate).as_py():
-                dup = pc.filter(joined, duplicate)
-                raise InvalidRecordError(
-                    f"insert of {dup.num_rows} record(s) whose key already exists, e.g. "
-                    f"{dup.column(RECORD_KEY)[0].as_py()!r} in partition "
-                    f"{dup.column(PARTITION)[0].as_py()!r}; use upsert, or "
-                    "TableOptions(insert_duplicates='drop') to skip them"
-                )
-            revive_code = pc.if_else(soft_deleted, Dest.SKIP, Dest.UPDATE)
-            exists_code = pc.if_else(live, Dest.SKIP, revive_code)
-            new_code = pc.if_else(soft_deleted, Dest.SKIP, Dest.INSERT)
-            dest = pc.if_else(exists, exists_code, new_code)
-        else:
-            update_code = pc.if_else(soft_deleted, Dest.DELETE, Dest.UPDATE)
-            new_code = pc.if_else(soft_deleted, Dest.SKIP, Dest.INSERT)
-            dest = pc.if_else(exists, update_code, new_code)
-    dest = pc.cast(dest, pa.int8())
-    decided = pa.table(
-        {ROW_ID: joined.column(ROW_ID), "__dest": dest, FILE_ID: joined.column(FILE_ID)}
-    )
-
-    # Spread the survivors' decisions over every row id (losers of the dedupe are skipped).
-    if decided.num_rows == total:
-        full = decided.take(sort_indices(decided, [ROW_ID]))
-    else:
-        full = pa.table({ROW_ID: arange(0, total)}).join(
-            decided, keys=ROW_ID, join_type="left outer", use_threads=False
-        )
-        full = full.take(sort_indices(full, [ROW_ID]))
-    row_dest = pc.fill_null(full.column("__dest"), pa.scalar(Dest.SKIP, pa.int8()))
-    row_file = full.column(FILE_ID)
+        dest = _destinations(operation, joined)
+    row_dest, row_file = _per_row(joined, dest, total)
 
     with_dest = joined.append_column("__dest", dest)
     inserts = with_dest.filter(pc.equal(dest, Dest.INSERT))
@@ -321,18 +291,143 @@ def plan_write(
     update_counts = {(k[0], k[1]): v for k, v in _counts(updates, [PARTITION, FILE_ID]).items()}
     delete_counts = {(k[0], k[1]): v for k, v in _counts(deletes, [PARTITION, FILE_ID]).items()}
 
-    merges = {}
-    if small_file_limit > 0:
-        for partition in insert_counts:
-            target = _small_file(groups.get(partition, ()), small_file_limit, pending_compactions)
-            if target is None:
-                continue
-            if merge_allowed is None or merge_allowed(target.file_slice, insert_counts[partition]):
-                merges[partition] = target
+    merges = _merge_targets(groups, insert_counts, small_file_limit, pending, merge_allowed)
+    changed = set(update_counts) | set(delete_counts)
+    targets = _log_targets(changed, merges, groups, layout, instant_time, pending)
+    return WritePlan(
+        operation=operation,
+        dest=row_dest,
+        file_id=row_file,
+        log_targets=targets,
+        insert_counts=insert_counts,
+        update_counts=update_counts,
+        delete_counts=delete_counts,
+        merge_targets=merges,
+        num_rows=total,
+    )
+
+
+def _soft_deleted(joined: pa.Table) -> pa.Array | pa.ChunkedArray:
+    """Rows that carry ``_hoodie_is_deleted = true`` (all false without the column)."""
+    if IS_DELETED in joined.column_names:
+        return joined.column(IS_DELETED)
+    return pa.repeat(pa.scalar(False), joined.num_rows)
+
+
+def _destinations(operation: Operation, joined: pa.Table) -> pa.Array:
+    """Upsert and delete: an existing key is updated (deleted by a delete, or by a
+    soft-delete row), a new key inserted; a delete of an absent key, or a soft-delete row
+    of a new key, writes nothing."""
+    exists = pc.is_valid(joined.column(FILE_ID))
+    if operation == Operation.DELETE:
+        dest = pc.if_else(exists, Dest.DELETE, Dest.SKIP)
+    else:
+        soft_deleted = _soft_deleted(joined)
+        update_code = pc.if_else(soft_deleted, Dest.DELETE, Dest.UPDATE)
+        new_code = pc.if_else(soft_deleted, Dest.SKIP, Dest.INSERT)
+        dest = pc.if_else(exists, update_code, new_code)
+    return _int8(dest)
+
+
+def _insert_destinations(
+    joined: pa.Table, live_keys: pa.Table | None, insert_duplicates: str
+) -> tuple[pa.Table, pa.Array]:
+    """Insert: a new key is inserted; a key the index found but that is deleted in the
+    snapshot is revived as an update of its group; a live key fails the write or, with
+    ``insert_duplicates="drop"``, is skipped. Returns ``joined`` (reordered by row id when
+    the live keys were joined in) and the destinations aligned with it."""
+    exists = pc.is_valid(joined.column(FILE_ID))
+    if not pc.any(exists).as_py():
+        return joined, _int8(pc.if_else(_soft_deleted(joined), Dest.SKIP, Dest.INSERT))
+    live = pa.repeat(pa.scalar(False), joined.num_rows)
+    if live_keys is not None and live_keys.num_rows:
+        marked = joined.select([ROW_ID, RECORD_KEY, PARTITION]).join(
+            live_keys.select([RECORD_KEY, PARTITION]).append_column(
+                "__live", pa.repeat(pa.scalar(True), live_keys.num_rows)
+            ),
+            keys=[RECORD_KEY, PARTITION],
+            join_type="left outer",
+            use_threads=False,
+        )
+        marked = marked.take(sort_indices(marked, [ROW_ID]))
+        joined = joined.take(sort_indices(joined, [ROW_ID]))
+        exists = pc.is_valid(joined.column(FILE_ID))
+        live = pc.fill_null(marked.column("__live"), False)
+    duplicate = pc.and_(exists, live)
+    if insert_duplicates == "fail" and pc.any(duplicate).as_py():
+        dup = pc.filter(joined, duplicate)
+        raise InvalidRecordError(
+            f"insert of {dup.num_rows} record(s) whose key already exists, e.g. "
+            f"{dup.column(RECORD_KEY)[0].as_py()!r} in partition "
+            f"{dup.column(PARTITION)[0].as_py()!r}; use upsert, or "
+            "TableOptions(insert_duplicates='drop') to skip them"
+        )
+    soft_deleted = _soft_deleted(joined)
+    revive_code = pc.if_else(soft_deleted, Dest.SKIP, Dest.UPDATE)
+    exists_code = pc.if_else(live, Dest.SKIP, revive_code)
+    new_code = pc.if_else(soft_deleted, Dest.SKIP, Dest.INSERT)
+    return joined, _int8(pc.if_else(exists, exists_code, new_code))
+
+
+def _int8(dest: pa.Array | pa.ChunkedArray) -> pa.Array:
+    out = pc.cast(dest, pa.int8())
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def _per_row(joined: pa.Table, dest: pa.Array, total: int) -> tuple[pa.Array, pa.Array]:
+    """The survivors' destinations and file ids spread over every input row id (the losers
+    of the dedupe are skipped)."""
+    decided = pa.table(
+        {ROW_ID: joined.column(ROW_ID), "__dest": dest, FILE_ID: joined.column(FILE_ID)}
+    )
+    if decided.num_rows == total:
+        full = decided.take(sort_indices(decided, [ROW_ID]))
+    else:
+        full = pa.table({ROW_ID: arange(0, total)}).join(
+            decided, keys=ROW_ID, join_type="left outer", use_threads=False
+        )
+        full = full.take(sort_indices(full, [ROW_ID]))
+    row_dest = pc.fill_null(full.column("__dest"), pa.scalar(Dest.SKIP, pa.int8()))
+    row_file = full.column(FILE_ID)
+    return (
+        row_dest.combine_chunks() if isinstance(row_dest, pa.ChunkedArray) else row_dest,
+        row_file.combine_chunks() if isinstance(row_file, pa.ChunkedArray) else row_file,
+    )
+
+
+def _merge_targets(
+    groups: Mapping[str, tuple[FileGroup, ...]],
+    insert_counts: Mapping[str, int],
+    small_file_limit: int,
+    pending_compactions: Mapping[tuple[str, str], str],
+    merge_allowed: Callable[[FileSlice, int], bool] | None,
+) -> dict[str, MergeTarget]:
+    """Per partition with inserts, the small file group they are merged into, if any."""
+    merges: dict[str, MergeTarget] = {}
+    if small_file_limit <= 0:
+        return merges
+    for partition, inserts in insert_counts.items():
+        target = _small_file(groups.get(partition, ()), small_file_limit, pending_compactions)
+        if target is None:
+            continue
+        if merge_allowed is None or merge_allowed(target.file_slice, inserts):
+            merges[partition] = target
+    return merges
+
+
+def _log_targets(
+    changed: set[tuple[str, str]],
+    merges: Mapping[str, MergeTarget],
+    groups: Mapping[str, tuple[FileGroup, ...]],
+    layout: TableLayout,
+    instant_time: str,
+    pending_compactions: Mapping[tuple[str, str], str],
+) -> dict[tuple[str, str], LogTarget]:
+    """The log file each changed (partition, file id) gets."""
     merged = {(t.partition, t.file_id) for t in merges.values()}
-    targets: dict[tuple[str, str], LogTarget] = {}
     by_id = {(g.partition, g.file_id): g for gs in groups.values() for g in gs}
-    for key in set(update_counts) | set(delete_counts):
+    targets: dict[tuple[str, str], LogTarget] = {}
+    for key in changed:
         if key in merged:
             # The group's new base file (written by this instant) starts a new slice; this
             # write's updates and deletes of the group go to the first log of that slice.
@@ -341,13 +436,4 @@ def plan_write(
             targets[key] = _log_target(
                 by_id[key], layout, instant_time, pending_compactions.get(key)
             )
-    return WritePlan(
-        operation=operation,
-        dest=row_dest.combine_chunks() if isinstance(row_dest, pa.ChunkedArray) else row_dest,
-        file_id=row_file.combine_chunks() if isinstance(row_file, pa.ChunkedArray) else row_file,
-        log_targets=targets,
-        insert_counts=insert_counts,
-        update_counts=update_counts,
-        delete_counts=delete_counts,
-        merge_targets=merges,
-    )
+    return targets

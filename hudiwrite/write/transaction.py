@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,30 +29,21 @@ from hudiwrite.write.context import WriteContext, WriteSettings
 from hudiwrite.write.executor import Journal, WriteExecutor, stats_by_partition
 from hudiwrite.write.markers import Markers
 from hudiwrite.write.planner import Operation, WritePlan, dedupe, plan_write
+from hudiwrite.write.result import WriteResult
 from hudiwrite.write.source import PARTITION, RECORD_KEY, prepare_input
 
-__all__ = ["CommitOutcome", "run_write"]
+__all__ = ["run_write"]
 
 log = logging.getLogger("hudiwrite")
-
-
-@attrs.frozen
-class CommitOutcome:
-    instant_time: str
-    operation: str
-    stats: tuple[WriteStat, ...]
-    num_inserted: int
-    num_updated: int
-    num_deleted: int
 
 
 def run_write(
     meta: MetaClient,
     ctx: WriteContext,
-    operation: str,
+    operation: Operation,
     data: Any,
     before_start: Callable[[], bool] | None = None,
-) -> CommitOutcome:
+) -> WriteResult:
     """Write ``data`` as one delta commit.
 
     The instant is reserved (heartbeat and requested file) once the input is validated.
@@ -117,20 +107,13 @@ def run_write(
             except BaseException:
                 txn.abort()
                 raise
-    return CommitOutcome(
-        instant_time=instant_time,
-        operation=operation,
-        stats=tuple(stats),
-        num_inserted=plan.num_inserts,
-        num_updated=plan.num_updates,
-        num_deleted=plan.num_deletes,
-    )
+    return WriteResult.of(instant_time, plan, tuple(stats))
 
 
 def _plan(
     meta: MetaClient,
     ctx: WriteContext,
-    operation: str,
+    operation: Operation,
     total: int,
     survivors: pa.Table,
     partitions: list[str],
@@ -301,7 +284,7 @@ class _Transaction:
                     f"this write ({self.instant_time}) was in progress"
                 )
 
-    def commit(self, stats: list[WriteStat], ctx: WriteContext, operation: str) -> None:
+    def commit(self, stats: list[WriteStat], ctx: WriteContext, operation: Operation) -> None:
         metadata = CommitMetadata(
             partition_to_write_stats=stats_by_partition(stats),
             operation_type=operation,
