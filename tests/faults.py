@@ -57,7 +57,7 @@ import pyarrow as pa
 import pytest
 
 import hudiwrite as hw
-from hudiwrite.formats.logblock import BlockType, HeaderKey
+from hudiwrite.formats.logblock.frame import BlockType, HeaderKey
 from hudiwrite.formats.logfile import LogFileBlock, iter_blocks
 from hudiwrite.model.naming import (
     PARTITION_METAFILE,

@@ -19,16 +19,13 @@ import pytest
 import hudiwrite as hw
 from hudiwrite.formats.avro_ocf import write_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed, schema_json
-from hudiwrite.formats.logblock import BlockType, avro_records_content
+from hudiwrite.formats.logblock.avro_data import avro_records_content
+from hudiwrite.formats.logblock.frame import BlockType
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
 from hudiwrite.model.naming import archive_file_name, archive_file_version
-from hudiwrite.services.archive import (
-    plan_archive,
-    read_archived,
-    run_archive,
-    to_archived_entry,
-)
+from hudiwrite.services.archive import plan_archive, run_archive
 from hudiwrite.services.settings import ArchiveSettings
+from hudiwrite.timeline.archived import ArchivedInstant, read_archived
 from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
 from hudiwrite.timeline.layout import LAYOUT_V6
 from hudiwrite.timeline.metaclient import MetaClient
@@ -257,7 +254,7 @@ def test_archive_forty_commits(tmp_path: Path) -> None:
         assert archived["operationType"] == original["operationType"]
         assert archived["extraMetadata"] == original["extraMetadata"]
         assert archived["compacted"] is False
-    assert read_archived(meta) == entries
+    assert [e.to_record() for e in read_archived(meta)] == entries
 
     # the table reads the same, rows written by archived instants included; log blocks of
     # archived delta commits are still there (no compaction ran)
@@ -379,14 +376,15 @@ def test_clean_bounds_archival_and_cleans_go_along(tmp_path: Path) -> None:
     assert f"{late_clean}.clean" in files and f"{early_clean}.clean" not in files
     assert min(LAYOUT_V6.parse_instant_file(n).time for n in files) == times[5]  # type: ignore[union-attr]
 
-    cleans = {e["actionState"]: e for e in read_archived(meta) if e["actionType"] == "clean"}
-    assert set(cleans) == {"REQUESTED", "INFLIGHT", "COMPLETED"}
-    assert cleans["COMPLETED"]["hoodieCleanMetadata"]["earliestCommitToRetain"] == times[0]
-    assert cleans["COMPLETED"]["hoodieCleanerPlan"] is None
-    for state in ("REQUESTED", "INFLIGHT"):
-        plan = cleans[state]["hoodieCleanerPlan"]
+    cleans = {e.state: e for e in read_archived(meta) if e.action == Action.CLEAN}
+    assert set(cleans) == set(State)
+    completed = cleans[State.COMPLETED]
+    assert completed.payload("hoodieCleanMetadata")["earliestCommitToRetain"] == times[0]
+    assert completed.payload("hoodieCleanerPlan") is None
+    for state in (State.REQUESTED, State.INFLIGHT):
+        plan = cleans[state].payload("hoodieCleanerPlan")
         assert plan["earliestInstantToRetain"]["timestamp"] == times[0]
-        assert cleans[state]["hoodieCleanMetadata"] is None
+        assert cleans[state].payload("hoodieCleanMetadata") is None
 
 
 def test_crash_before_deletes_then_rerun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -411,8 +409,7 @@ def test_crash_before_deletes_then_rerun(tmp_path: Path, monkeypatch: pytest.Mon
     result = run_archive(meta, settings)
     assert result.archive_file is None  # everything was in the first file already
     assert sorted({i.time for i in result.archived}) == times[:8]
-    entries = read_archived(meta)
-    keys = [_key(e) for e in entries]
+    keys = [e.instant for e in read_archived(meta)]
     assert len(keys) == len(set(keys)) == 8 * 3
     assert _timeline_files(path) == {
         n
@@ -447,7 +444,7 @@ def test_crash_midway_through_deletes(tmp_path: Path, monkeypatch: pytest.Monkey
     result = run_archive(meta, settings)
     assert sorted(i.time for i in result.archived) == times[5:8]
     assert result.archive_file is None
-    keys = [_key(e) for e in read_archived(meta)]
+    keys = [e.instant for e in read_archived(meta)]
     assert len(keys) == len(set(keys)) == 24
     assert {LAYOUT_V6.parse_instant_file(n).time for n in _timeline_files(path)} == set(times[8:])  # type: ignore[union-attr]
     assert _hw_rows(path) == before_hw and _rs_rows(path) == before_rs
@@ -470,7 +467,7 @@ def test_new_files_never_append(tmp_path: Path) -> None:
         ".hoodie/archived/.commits_.archive.2_1-0-1",
     )
     assert (path / str(first)).stat().st_size == size
-    times = [e["commitTime"] for e in read_archived(meta) if e["actionState"] == "COMPLETED"]
+    times = [e.time for e in read_archived(meta) if e.state is State.COMPLETED]
     assert times == sorted(times) and len(times) == 6
 
 
@@ -574,8 +571,8 @@ def test_plan_cleans_and_rollbacks() -> None:
 # payload conversions, each through an Avro data block and back with Java's schema
 
 
-def _through_block(entry: dict[str, Any]) -> dict[str, Any]:
-    content = avro_records_content([entry], schema_json(ENTRY))
+def _through_block(entry: ArchivedInstant) -> dict[str, Any]:
+    content = avro_records_content([entry.to_record()], schema_json(ENTRY))
     (length,) = _I32.unpack_from(content, 8)
     decoded = fastavro.schemaless_reader(io.BytesIO(content[12 : 12 + length]), parsed(ENTRY))
     assert isinstance(decoded, dict)
@@ -632,7 +629,9 @@ def test_commit_metadata_round_trip(action: str, compacted: bool, operation: str
         "operationType": operation,
     }
     content = orjson.dumps(original)
-    entry = _through_block(to_archived_entry(Instant("0002", action, State.COMPLETED), content))
+    entry = _through_block(
+        ArchivedInstant.from_state_file(Instant("0002", action, State.COMPLETED), content)
+    )
     assert (entry["commitTime"], entry["actionType"], entry["actionState"]) == (
         "0002",
         action,
@@ -649,7 +648,7 @@ def test_commit_metadata_round_trip(action: str, compacted: bool, operation: str
     assert stat["totalLogFiles"] is None and stat["numUpdates"] is None
     assert md["partitionToWriteStats"][""][0]["partitionPath"] == ""
 
-    requested = to_archived_entry(Instant("0002", action, State.REQUESTED), b"")
+    requested = ArchivedInstant.from_state_file(Instant("0002", action, State.REQUESTED), b"")
     assert _payloads(_through_block(requested)) == set()
 
 
@@ -659,18 +658,24 @@ def test_clean_round_trip(tmp_path: Path) -> None:
     _clean_files(tmp_path, "0009", earliest="0003", last="0008")
     requested = (hoodie / "0009.clean.requested").read_bytes()
     completed = (hoodie / "0009.clean").read_bytes()
-    entry = _through_block(to_archived_entry(Instant("0009", "clean", State.COMPLETED), completed))
+    entry = _through_block(
+        ArchivedInstant.from_state_file(Instant("0009", "clean", State.COMPLETED), completed)
+    )
     assert _payloads(entry) == {"hoodieCleanMetadata"}
     assert entry["hoodieCleanMetadata"]["earliestCommitToRetain"] == "0003"
     assert entry["hoodieCleanMetadata"]["lastCompletedCommitTimestamp"] == "0008"
     for state in (State.REQUESTED, State.INFLIGHT):
-        entry = _through_block(to_archived_entry(Instant("0009", "clean", state), requested))
+        entry = _through_block(
+            ArchivedInstant.from_state_file(Instant("0009", "clean", state), requested)
+        )
         assert _payloads(entry) == {"hoodieCleanerPlan"}
         assert entry["hoodieCleanerPlan"]["policy"] == "KEEP_LATEST_COMMITS"
         assert entry["hoodieCleanerPlan"]["earliestInstantToRetain"]["timestamp"] == "0003"
     # an empty clean inflight takes the requested plan
-    entry = to_archived_entry(Instant("0009", "clean", State.INFLIGHT), b"", plan=requested)
-    assert _payloads(_through_block(entry)) == {"hoodieCleanerPlan"}
+    inflight = ArchivedInstant.from_state_file(
+        Instant("0009", "clean", State.INFLIGHT), b"", plan=requested
+    )
+    assert _payloads(_through_block(inflight)) == {"hoodieCleanerPlan"}
 
 
 def test_rollback_round_trip() -> None:
@@ -692,13 +697,15 @@ def test_rollback_round_trip() -> None:
         "instantsRollback": [{"commitTime": "0005", "action": "deltacommit"}],
     }
     content = write_single_record(schema_json("HoodieRollbackMetadata"), metadata)
-    entry = _through_block(to_archived_entry(Instant("0007", "rollback", State.COMPLETED), content))
+    entry = _through_block(
+        ArchivedInstant.from_state_file(Instant("0007", "rollback", State.COMPLETED), content)
+    )
     assert _payloads(entry) == {"hoodieRollbackMetadata"}
     assert entry["hoodieRollbackMetadata"] == metadata
     for state in (State.REQUESTED, State.INFLIGHT):
         # the rollback plan is not archived (createMetaWrapper sets nothing but the type)
-        entry = to_archived_entry(Instant("0007", "rollback", state), content)
-        assert _payloads(_through_block(entry)) == set()
+        pending = ArchivedInstant.from_state_file(Instant("0007", "rollback", state), content)
+        assert _payloads(_through_block(pending)) == set()
 
 
 def test_compaction_plan_round_trip() -> None:
@@ -722,7 +729,9 @@ def test_compaction_plan_round_trip() -> None:
     }
     data = write_single_record(schema_json("HoodieCompactionPlan"), plan)
     for state, content in ((State.REQUESTED, data), (State.INFLIGHT, b"")):
-        entry = to_archived_entry(Instant("0004", "compaction", state), content, plan=data)
+        entry = ArchivedInstant.from_state_file(
+            Instant("0004", "compaction", state), content, plan=data
+        )
         decoded = _through_block(entry)
         assert decoded["actionType"] == "compaction"
         assert _payloads(decoded) == {"hoodieCompactionPlan"}
@@ -731,7 +740,7 @@ def test_compaction_plan_round_trip() -> None:
 
 def test_unknown_action_is_refused() -> None:
     with pytest.raises(hw.UnsupportedTableError):
-        to_archived_entry(Instant("0001", "restore", State.COMPLETED), b"")
+        ArchivedInstant.from_state_file(Instant("0001", "restore", State.COMPLETED), b"")
 
 
 def test_archive_file_names_follow_javas_pattern() -> None:

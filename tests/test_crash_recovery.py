@@ -14,7 +14,7 @@ import hudiwrite as hw
 from hudiwrite.formats import avro_ocf
 from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed
-from hudiwrite.formats.logblock import BlockType, HeaderKey
+from hudiwrite.formats.logblock.frame import BlockType, HeaderKey
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
 from hudiwrite.services import rollback as rollback_module
 from tests.crash import CRASH_POINTS, Crash, crash_at

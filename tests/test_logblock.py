@@ -18,13 +18,36 @@ import pyarrow.parquet as pq
 import pytest
 
 from hudiwrite.exceptions import CorruptTableError, UnsupportedTableError
-from hudiwrite.formats import logblock as lb
-from hudiwrite.formats.logblock import (
-    BlockType,
+from hudiwrite.formats.logblock.avro_data import (
+    avro_block_content,
+    avro_data_block,
+    avro_records_content,
+    decode_avro_records,
+    read_avro_block_content,
+)
+from hudiwrite.formats.logblock.command import rollback_command_block
+from hudiwrite.formats.logblock.delete import (
+    DELETE_RECORD_LIST_SCHEMA,
+    DELETE_RECORD_LIST_SCHEMA_V9,
     DeleteRecords,
+    OrderingKind,
+    delete_block,
+    delete_block_content,
+    read_delete_block_content,
+)
+from hudiwrite.formats.logblock.frame import (
+    MAGIC,
+    BlockType,
     HeaderKey,
     LogBlock,
-    OrderingKind,
+    data_block_header,
+    decode_block,
+    encode_block,
+)
+from hudiwrite.formats.logblock.parquet_data import (
+    parquet_block_content,
+    parquet_data_block,
+    read_parquet_block_content,
 )
 from hudiwrite.formats.logfile import CorruptBlock, LogFileBlock, LogFileEntry, read_blocks
 from tests.fixtures import fixture_zips, unpack
@@ -95,8 +118,8 @@ def test_every_fixture_block_reencodes_byte_for_byte(log_files: list[LogFile]) -
                 assert log.zip_name == "mor_table_corrupt_tail_block", log
                 continue
             raw = log.data[entry.offset : entry.offset + entry.size]
-            assert lb.encode_block(entry.block) == raw, log
-            assert lb.decode_block(raw) == entry.block
+            assert encode_block(entry.block) == raw, log
+            assert decode_block(raw) == entry.block
             assert entry.block.footer == ()
             assert entry.block.instant_time is not None
             checked += 1
@@ -114,16 +137,16 @@ def test_fixture_avro_blocks_decode_and_reencode(log_files: list[LogFile]) -> No
             assert schema is not None
             assert block.content[:4] == b"\x00\x00\x00\x03", log  # content version 3 everywhere
             # record level (fastavro dicts) ...
-            records = lb.decode_avro_records(block.content, schema)
+            records = decode_avro_records(block.content, schema)
             assert records, log
-            assert lb.avro_records_content(records, schema) == block.content, log
+            assert avro_records_content(records, schema) == block.content, log
             # ... and Arrow level
-            table = lb.read_avro_block_content(block.content, schema)
+            table = read_avro_block_content(block.content, schema)
             assert table.num_rows == len(records)
             assert table.column("_hoodie_commit_time").to_pylist() == [
                 r["_hoodie_commit_time"] for r in records
             ]
-            assert lb.avro_block_content(table, schema) == block.content, log
+            assert avro_block_content(table, schema) == block.content, log
             seen += 1
     assert seen >= 10
 
@@ -140,11 +163,11 @@ def test_fixture_avro_block_logical_types(log_files: list[LogFile]) -> None:
     (entry,) = blocks_of(log)
     schema = entry.block.schema
     assert schema is not None
-    table = lb.read_avro_block_content(entry.block.content, schema)
+    table = read_avro_block_content(entry.block.content, schema)
     assert table.schema.field("txn_datetime").type == pa.timestamp("us", tz="UTC")
     assert table.schema.field("txn_date").type == pa.date32()
     assert table.schema.field("amount").type == pa.decimal128(15, 2)
-    (record,) = lb.decode_avro_records(entry.block.content, schema)
+    (record,) = decode_avro_records(entry.block.content, schema)
     (row,) = table.to_pylist()
     for name in ("txn_datetime", "txn_date", "amount", "txn_id"):
         assert row[name] == record[name]
@@ -159,14 +182,14 @@ def test_fixture_delete_blocks_decode_and_reencode(log_files: list[LogFile]) -> 
             if block.block_type != BlockType.DELETE_BLOCK:
                 continue
             assert block.content[:4] == b"\x00\x00\x00\x03", log
-            table = lb.read_delete_block_content(block.content)
+            table = read_delete_block_content(block.content)
             assert table.column_names == [
                 "record_key",
                 "partition_path",
                 "ordering_kind",
                 "ordering_value",
             ]
-            assert lb.delete_block_content(table) == block.content, log
+            assert delete_block_content(table) == block.content, log
             if not log.metadata_table:
                 assert table.num_rows > 0
                 assert block.get(HeaderKey.SCHEMA) is not None
@@ -195,7 +218,7 @@ def test_fixture_parquet_blocks_are_whole_parquet_files(log_files: list[LogFile]
             content = block.content
             assert content[:4] == b"PAR1"
             assert content[-4:] == b"PAR1"
-            table = lb.read_parquet_block_content(content)
+            table = read_parquet_block_content(content)
             meta = pq.ParquetFile(pa.BufferReader(content)).metadata
             assert table.num_rows == meta.num_rows > 0
             schema = block.schema
@@ -215,7 +238,7 @@ def test_corrupt_tail_fixture_yields_corrupt_block(log_files: list[LogFile]) -> 
     tail = entries[-1]
     assert isinstance(tail, CorruptBlock)
     assert tail.offset + tail.size == len(torn[0].data)
-    assert tail.data.startswith(lb.MAGIC)
+    assert tail.data.startswith(MAGIC)
     assert "past the end" in tail.reason
 
 
@@ -263,51 +286,51 @@ def test_hand_built_command_block_matches_annotated_example() -> None:
             (HeaderKey.TARGET_INSTANT_TIME, "20250126040826878"),
         ],
     )
-    encoded = lb.encode_block(block)
+    encoded = encode_block(block)
     assert len(encoded) == 105
     assert encoded == ANNOTATED_COMMAND_BLOCK
-    assert lb.decode_block(encoded) == block
+    assert decode_block(encoded) == block
 
 
 def test_rollback_command_block_helper() -> None:
-    block = lb.rollback_command_block("20250126040936578", "20250126040826878")
+    block = rollback_command_block("20250126040936578", "20250126040826878")
     assert block.header == (
         (HeaderKey.INSTANT_TIME, "20250126040936578"),
         (HeaderKey.TARGET_INSTANT_TIME, "20250126040826878"),
         (HeaderKey.COMMAND_BLOCK_TYPE, "0"),
     )
-    encoded = lb.encode_block(block)
+    encoded = encode_block(block)
     assert len(encoded) == 105
-    assert dict(lb.decode_block(ANNOTATED_COMMAND_BLOCK).header) == dict(block.header)
+    assert dict(decode_block(ANNOTATED_COMMAND_BLOCK).header) == dict(block.header)
     assert block.content == b""
 
 
 def test_header_order_and_non_ascii_values_survive() -> None:
     header = [(HeaderKey.SCHEMA, '{"doc":"naïve ✓"}'), (HeaderKey.INSTANT_TIME, "1")]
     block = LogBlock(BlockType.AVRO_DATA_BLOCK, header, b"\x00\x00\x00\x03\x00\x00\x00\x00")
-    decoded = lb.decode_block(lb.encode_block(block))
+    decoded = decode_block(encode_block(block))
     assert decoded.header == tuple(header)
     assert decoded == block
-    assert lb.data_block_header("1", "{}") == (
+    assert data_block_header("1", "{}") == (
         (HeaderKey.INSTANT_TIME, "1"),
         (HeaderKey.SCHEMA, "{}"),
     )
 
 
 def test_decode_block_refuses_what_java_refuses() -> None:
-    good = lb.encode_block(lb.rollback_command_block("1", "0"))
+    good = encode_block(rollback_command_block("1", "0"))
     with pytest.raises(CorruptTableError):
-        lb.decode_block(good[:-1])
+        decode_block(good[:-1])
     unknown_key = bytearray(good)
     unknown_key[26:30] = (42).to_bytes(4, "big")  # first header key ordinal
     with pytest.raises(UnsupportedTableError):
-        lb.decode_block(bytes(unknown_key))
+        decode_block(bytes(unknown_key))
     unknown_type = bytearray(good)
     unknown_type[18:22] = (99).to_bytes(4, "big")
     with pytest.raises(UnsupportedTableError):
-        lb.decode_block(bytes(unknown_type))
+        decode_block(bytes(unknown_type))
     with pytest.raises(UnsupportedTableError):
-        lb.encode_block(LogBlock(BlockType.COMMAND_BLOCK, format_version=0))
+        encode_block(LogBlock(BlockType.COMMAND_BLOCK, format_version=0))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -575,19 +598,19 @@ def nested_table() -> pa.Table:
 
 
 def test_avro_block_round_trips_nested_arrow_table(nested_table: pa.Table) -> None:
-    content = lb.avro_block_content(nested_table, NESTED_AVRO)
+    content = avro_block_content(nested_table, NESTED_AVRO)
     assert content[:8] == b"\x00\x00\x00\x03\x00\x00\x00\x03"
-    back = lb.read_avro_block_content(content, NESTED_AVRO, NESTED_ARROW)
+    back = read_avro_block_content(content, NESTED_AVRO, NESTED_ARROW)
     assert back.equals(nested_table)
     # the schema given as JSON text (as a header holds it) encodes identically
-    assert lb.avro_block_content(nested_table, orjson.dumps(NESTED_AVRO).decode()) == content
+    assert avro_block_content(nested_table, orjson.dumps(NESTED_AVRO).decode()) == content
 
 
 def test_avro_block_values_match_fastavro_logical_decoding(nested_table: pa.Table) -> None:
     # The encoder feeds fastavro raw ints for temporal types; decoding with the logical
     # types on must give back the same instants, dates and times.
-    content = lb.avro_block_content(nested_table, NESTED_AVRO)
-    records = lb.decode_avro_records(content, NESTED_AVRO)
+    content = avro_block_content(nested_table, NESTED_AVRO)
+    records = decode_avro_records(content, NESTED_AVRO)
     first = records[0]
     assert first["ts"] == NESTED_ROWS[0]["ts"]
     assert first["day"] == NESTED_ROWS[0]["day"]
@@ -596,12 +619,12 @@ def test_avro_block_values_match_fastavro_logical_decoding(nested_table: pa.Tabl
     assert first["big"] == NESTED_ROWS[0]["big"]
     assert first["items"][0]["tags"] == {"x": 1, "y": -2}
     assert first["attrs"]["k1"]["when"] == dt.datetime(2000, 1, 1, tzinfo=UTC)
-    assert lb.avro_records_content(records, NESTED_AVRO) == content
+    assert avro_records_content(records, NESTED_AVRO) == content
 
 
 def test_avro_block_derives_arrow_schema_from_avro(nested_table: pa.Table) -> None:
-    content = lb.avro_block_content(nested_table, NESTED_AVRO)
-    back = lb.read_avro_block_content(content, NESTED_AVRO)
+    content = avro_block_content(nested_table, NESTED_AVRO)
+    back = read_avro_block_content(content, NESTED_AVRO)
     assert back.schema.field("ts").type == pa.timestamp("us", tz="UTC")
     assert back.schema.field("local_ts").type == pa.timestamp("us")
     assert back.schema.field("big").type == pa.decimal256(40, 6)
@@ -623,44 +646,44 @@ def test_avro_block_converts_units_and_selects_columns(nested_table: pa.Table) -
     )
     schema = copy.deepcopy(NESTED_AVRO)
     schema["fields"] = [f for f in schema["fields"] if f["name"] in millis.column_names]
-    content = lb.avro_block_content(millis, schema)
-    micros = lb.read_avro_block_content(content, schema)
+    content = avro_block_content(millis, schema)
+    micros = read_avro_block_content(content, schema)
     # 12:30:01.123456 was truncated to millis by the cast above, then written as micros
     assert micros.column("ts").to_pylist()[0] == dt.datetime(
         2024, 2, 29, 12, 30, 1, 123000, tzinfo=UTC
     )
     # evolved reader schema: a column the block lacks comes out null
     evolved = millis.schema.append(pa.field("extra", pa.string()))
-    back = lb.read_avro_block_content(content, schema, evolved)
+    back = read_avro_block_content(content, schema, evolved)
     assert back.column("extra").null_count == 3
     assert back.select(millis.column_names).equals(millis)
 
 
 def test_avro_content_versions() -> None:
     schema = {"type": "record", "name": "r", "fields": [{"name": "a", "type": "int"}]}
-    content = lb.avro_records_content([{"a": 1}, {"a": -1}], schema)
+    content = avro_records_content([{"a": 1}, {"a": -1}], schema)
     for version in (1, 2):
         old = version.to_bytes(4, "big") + content[4:]
-        assert lb.decode_avro_records(old, schema) == [{"a": 1}, {"a": -1}]
+        assert decode_avro_records(old, schema) == [{"a": 1}, {"a": -1}]
     with pytest.raises(UnsupportedTableError):
-        lb.decode_avro_records((4).to_bytes(4, "big") + content[4:], schema)
+        decode_avro_records((4).to_bytes(4, "big") + content[4:], schema)
     with pytest.raises(CorruptTableError):
-        lb.decode_avro_records(content[:-1], schema)
-    assert lb.avro_records_content([], schema) == b"\x00\x00\x00\x03\x00\x00\x00\x00"
+        decode_avro_records(content[:-1], schema)
+    assert avro_records_content([], schema) == b"\x00\x00\x00\x03\x00\x00\x00\x00"
 
 
 def test_avro_data_block_builder(nested_table: pa.Table) -> None:
     text = orjson.dumps(NESTED_AVRO).decode()
-    block = lb.avro_data_block(nested_table, text, "20250101000000000")
+    block = avro_data_block(nested_table, text, "20250101000000000")
     assert block.header == ((HeaderKey.INSTANT_TIME, "20250101000000000"), (HeaderKey.SCHEMA, text))
-    (entry,) = read_blocks(lb.encode_block(block))
+    (entry,) = read_blocks(encode_block(block))
     assert isinstance(entry, LogFileBlock)
-    assert lb.read_avro_block_content(entry.block.content, text, NESTED_ARROW).equals(nested_table)
+    assert read_avro_block_content(entry.block.content, text, NESTED_ARROW).equals(nested_table)
 
 
 def test_parquet_block_round_trips_nested_arrow_table(nested_table: pa.Table) -> None:
     text = orjson.dumps(NESTED_AVRO).decode()
-    content = lb.parquet_block_content(nested_table, text)
+    content = parquet_block_content(nested_table, text)
     assert content[:4] == b"PAR1"
     assert content[-4:] == b"PAR1"
     parquet = pq.ParquetFile(pa.BufferReader(content))
@@ -669,11 +692,11 @@ def test_parquet_block_round_trips_nested_arrow_table(nested_table: pa.Table) ->
         b"writer.model.name": b"avro",
     }
     assert parquet.metadata.row_group(0).column(0).compression == "GZIP"
-    back = lb.read_parquet_block_content(content, NESTED_ARROW)
+    back = read_parquet_block_content(content, NESTED_ARROW)
     assert back.equals(nested_table)
-    block = lb.parquet_data_block(nested_table, text, "1", compression="snappy")
+    block = parquet_data_block(nested_table, text, "1", compression="snappy")
     assert block.block_type == BlockType.PARQUET_DATA_BLOCK
-    assert lb.read_parquet_block_content(block.content).num_rows == 3
+    assert read_parquet_block_content(block.content).num_rows == 3
 
 
 # ----------------------------------------------------------------------------------------------
@@ -707,7 +730,7 @@ WRAPPER_CASES: list[tuple[OrderingKind, list[Any], list[Any]]] = [
 
 def _raw_wire_schema() -> dict[str, Any]:
     """The 11-wrapper schema without logical types, to see the values as stored."""
-    schema = copy.deepcopy(lb.DELETE_RECORD_LIST_SCHEMA)
+    schema = copy.deepcopy(DELETE_RECORD_LIST_SCHEMA)
     item = schema["fields"][0]["type"]["items"]
     for branch in item["fields"][2]["type"]:
         if isinstance(branch, dict) and isinstance(branch["fields"][0]["type"], dict):
@@ -720,16 +743,16 @@ def test_delete_block_each_wrapper_kind(
     kind: OrderingKind, values: list[Any], wire: list[Any]
 ) -> None:
     records = DeleteRecords.create(["k1", "k2", "k3"], ["p=1", "p=2", ""], [*values, None], kind)
-    content = lb.delete_block_content(records)
+    content = delete_block_content(records)
     assert content[:4] == b"\x00\x00\x00\x03"
     assert int.from_bytes(content[4:8], "big") == len(content) - 8
 
-    table = lb.read_delete_block_content(content)
+    table = read_delete_block_content(content)
     assert table.column("record_key").to_pylist() == ["k1", "k2", "k3"]
     assert table.column("partition_path").to_pylist() == ["p=1", "p=2", ""]
     assert table.column("ordering_kind").to_pylist() == [kind, kind, OrderingKind.NULL]
     assert table.column("ordering_value").to_pylist() == [*values, None]
-    assert lb.delete_block_content(table) == content
+    assert delete_block_content(table) == content
 
     # the wire, read with the plain 11-wrapper schema as Java 0.14/0.15/1.0 would
     payload: Any = fastavro.schemaless_reader(
@@ -740,21 +763,19 @@ def test_delete_block_each_wrapper_kind(
     )
     items = payload["deleteRecordList"]
     assert [i["orderingVal"][0].rsplit(".", 1)[1] for i in items[:2]] == [
-        lb.DELETE_RECORD_LIST_SCHEMA["fields"][0]["type"]["items"]["fields"][2]["type"][kind][
-            "name"
-        ]
+        DELETE_RECORD_LIST_SCHEMA["fields"][0]["type"]["items"]["fields"][2]["type"][kind]["name"]
     ] * 2
     assert [i["orderingVal"][1]["value"] for i in items[:2]] == wire
     assert items[2]["orderingVal"] is None
 
 
 def test_delete_block_default_is_natural_order_int_zero() -> None:
-    content = lb.delete_block_content(DeleteRecords.create(["a", "b"], ["p", "p"]))
+    content = delete_block_content(DeleteRecords.create(["a", "b"], ["p", "p"]))
     # per record: 02 <len> key, 02 <len> path, 04 00 (branch 2 = IntWrapper, value 0)
     assert content == bytes.fromhex(
         "00000003000000120402 02 61 02 02 70 04 0002 02 62 02 02 70 04 0000"
     )
-    table = lb.read_delete_block_content(content)
+    table = read_delete_block_content(content)
     assert table.column("ordering_kind").to_pylist() == [OrderingKind.INT] * 2
     assert table.column("ordering_value").to_pylist() == [0, 0]
     assert table.column("ordering_value").type == pa.int32()
@@ -781,16 +802,16 @@ def test_delete_block_mixed_kinds_use_a_dense_union() -> None:
     ]
     buf = io.BytesIO()
     fastavro.schemaless_writer(
-        buf, fastavro.parse_schema(lb.DELETE_RECORD_LIST_SCHEMA), {"deleteRecordList": items}
+        buf, fastavro.parse_schema(DELETE_RECORD_LIST_SCHEMA), {"deleteRecordList": items}
     )
     content = b"\x00\x00\x00\x03" + len(buf.getvalue()).to_bytes(4, "big") + buf.getvalue()
-    table = lb.read_delete_block_content(content)
+    table = read_delete_block_content(content)
     values = table.column("ordering_value")
     assert pa.types.is_union(values.type)
     assert table.column("ordering_kind").to_pylist() == [2, 3, 0, 2]
     assert values.to_pylist() == [0, 9, None, 5]
     assert table.column("record_key").to_pylist() == ["a", "b", None, "d"]
-    assert lb.delete_block_content(table) == content
+    assert delete_block_content(table) == content
 
 
 def test_delete_block_array_wrapper_from_hudi_1_1() -> None:
@@ -820,22 +841,22 @@ def test_delete_block_array_wrapper_from_hudi_1_1() -> None:
     ]
     buf = io.BytesIO()
     fastavro.schemaless_writer(
-        buf, fastavro.parse_schema(lb.DELETE_RECORD_LIST_SCHEMA_V9), {"deleteRecordList": items}
+        buf, fastavro.parse_schema(DELETE_RECORD_LIST_SCHEMA_V9), {"deleteRecordList": items}
     )
     content = b"\x00\x00\x00\x03" + len(buf.getvalue()).to_bytes(4, "big") + buf.getvalue()
-    table = lb.read_delete_block_content(content)
+    table = read_delete_block_content(content)
     assert table.column("ordering_kind").to_pylist() == [OrderingKind.ARRAY, OrderingKind.ARRAY, 0]
     assert table.column("ordering_value").to_pylist() == [
         [5, "x", None, dt.date(1970, 1, 4)],
         None,
         None,
     ]
-    assert lb.delete_block_content(table) == content
+    assert delete_block_content(table) == content
 
 
 def test_delete_block_schema_is_faithful() -> None:
-    item = lb.DELETE_RECORD_LIST_SCHEMA["fields"][0]["type"]["items"]
-    assert lb.DELETE_RECORD_LIST_SCHEMA["namespace"] == "org.apache.hudi.avro.model"
+    item = DELETE_RECORD_LIST_SCHEMA["fields"][0]["type"]["items"]
+    assert DELETE_RECORD_LIST_SCHEMA["namespace"] == "org.apache.hudi.avro.model"
     assert item["fields"][0]["type"] == ["null", {"type": "string", "avro.java.string": "String"}]
     branches = item["fields"][2]["type"]
     assert [b if b == "null" else b["name"] for b in branches] == [
@@ -852,7 +873,7 @@ def test_delete_block_schema_is_faithful() -> None:
         "TimeMicrosWrapper",
         "TimestampMicrosWrapper",
     ]
-    v9 = lb.DELETE_RECORD_LIST_SCHEMA_V9["fields"][0]["type"]["items"]["fields"][2]["type"]
+    v9 = DELETE_RECORD_LIST_SCHEMA_V9["fields"][0]["type"]["items"]["fields"][2]["type"]
     assert v9[-1]["name"] == "ArrayWrapper"
     assert len(v9) == 13
     assert branches[9]["fields"][0]["type"] == {
@@ -874,11 +895,11 @@ def test_delete_block_encodes_with_one_fastavro_call(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(fastavro, "schemaless_writer", counting)
     keys = [f"key{i}" for i in range(1000)]
-    content = lb.delete_block_content(
+    content = delete_block_content(
         DeleteRecords.create(keys, ["p"] * 1000, range(1000), OrderingKind.LONG)
     )
     assert calls == 1
-    assert lb.read_delete_block_content(content).column("ordering_value").to_pylist() == list(
+    assert read_delete_block_content(content).column("ordering_value").to_pylist() == list(
         range(1000)
     )
 
@@ -886,15 +907,15 @@ def test_delete_block_encodes_with_one_fastavro_call(monkeypatch: pytest.MonkeyP
 def test_delete_block_kryo_versions_are_refused() -> None:
     for version in (1, 2):
         with pytest.raises(UnsupportedTableError, match="Kryo"):
-            lb.read_delete_block_content(version.to_bytes(4, "big") + b"\x00\x00\x00\x01\x01")
+            read_delete_block_content(version.to_bytes(4, "big") + b"\x00\x00\x00\x01\x01")
     with pytest.raises(CorruptTableError):
-        lb.read_delete_block_content(b"\x00\x00\x00\x03\x00\x00\x00\x09\x00")
+        read_delete_block_content(b"\x00\x00\x00\x03\x00\x00\x00\x09\x00")
 
 
 def test_delete_block_builder() -> None:
-    block = lb.delete_block(DeleteRecords.create(["k"], ["p"]), "5", None)
+    block = delete_block(DeleteRecords.create(["k"], ["p"]), "5", None)
     assert block.header == ((HeaderKey.INSTANT_TIME, "5"),)
-    assert lb.read_delete_block_content(block.content).num_rows == 1
+    assert read_delete_block_content(block.content).num_rows == 1
 
 
 # ----------------------------------------------------------------------------------------------
@@ -903,9 +924,9 @@ def test_delete_block_builder() -> None:
 
 
 def _two_block_file() -> tuple[bytes, bytes, bytes]:
-    first = lb.encode_block(lb.rollback_command_block("20250101000000001", "20250101000000000"))
-    second = lb.encode_block(
-        lb.delete_block(DeleteRecords.create(["k1", "k2"], ["p", "p"]), "20250101000000002", "{}")
+    first = encode_block(rollback_command_block("20250101000000001", "20250101000000000"))
+    second = encode_block(
+        delete_block(DeleteRecords.create(["k1", "k2"], ["p", "p"]), "20250101000000002", "{}")
     )
     return first + second, first, second
 
@@ -955,7 +976,7 @@ def test_garbage_between_blocks_corrupts_the_block_before_it() -> None:
     entries = read_blocks(first + garbage + second)
     assert _kinds(entries) == ["corrupt", "ok"]
     assert entries[0].size == len(first) + len(garbage)
-    assert _ok(entries[1]).block == lb.decode_block(second)
+    assert _ok(entries[1]).block == decode_block(second)
     # garbage before the first block: a corrupt range up to the first magic
     entries = read_blocks(garbage + data)
     assert _kinds(entries) == ["corrupt", "ok", "ok"]
@@ -979,7 +1000,7 @@ def test_length_past_eof_and_torn_length_are_corrupt() -> None:
     entries = read_blocks(first + bytes(bad))
     assert _kinds(entries) == ["ok", "corrupt"]
     assert "past the end" in _bad(entries[1]).reason
-    entries = read_blocks(first + lb.MAGIC + b"\x00\x00")
+    entries = read_blocks(first + MAGIC + b"\x00\x00")
     assert _kinds(entries) == ["ok", "corrupt"]
     assert entries[1].size == 8
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from hudiwrite._arrow import conform_to_schema
-from hudiwrite.formats.logblock import DeleteRecords, OrderingKind, delete_block_content
+from hudiwrite.formats.logblock.delete import DeleteRecords, OrderingKind, delete_block_content
 from hudiwrite.model.tableconfig import MergeSemantics, PayloadClass, TableConfig
 from hudiwrite.read.merge import MergeSettings, _drop_deletes, _Fold, _merge_with_base
 

@@ -495,13 +495,13 @@ def test_eight_writers_and_a_service_process_on_s3(
 
     # Every landed write completed (on the active timeline, or archived after completing),
     # and the services ran among the writers: cleaning and archival.
-    from hudiwrite.services.archive import read_archived
+    from hudiwrite.timeline.archived import read_archived
     from hudiwrite.timeline.metaclient import MetaClient
 
     archived = [
-        (str(e.get("commitTime")), str(e.get("actionType")))
+        (e.time, e.action)
         for e in read_archived(MetaClient.load(Storage(uri, opts)))
-        if e.get("actionState") in (None, "COMPLETED")
+        if e.state is hw.State.COMPLETED
     ]
     completed = {(i.time, i.action) for i in timeline} | set(archived)
     landed = {line["instant"] for lines in outputs for line in lines if "instant" in line}

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import hudiwrite as hw
-from hudiwrite.formats.logblock import HeaderKey
+from hudiwrite.formats.logblock.frame import HeaderKey
 from tests.fixtures import FIXTURES
 from tests.helpers import hudi_rs
 from tests.interop_page import Section, cell, declare, not_applicable

@@ -64,9 +64,9 @@ from hypothesis.stateful import (
 
 import hudiwrite as hw
 from hudiwrite.services import compaction as compaction_module
-from hudiwrite.services.archive import read_archived
 from hudiwrite.services.inline import run_inline_services as real_inline
 from hudiwrite.storage import Storage
+from hudiwrite.timeline.archived import ArchivedInstant, read_archived
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.write import transaction
 from tests.crash import CRASH_POINTS, Crash, crash_at
@@ -597,7 +597,7 @@ class HudiMachine(RuleBasedStateMachine):
         if result.archive_file is not None:
             assert (self.path / result.archive_file).is_file(), result.archive_file
         # (a run that finishes an interrupted one may find every entry written already)
-        entries = {(str(e["commitTime"]), str(e["actionType"])) for e in self._archived()}
+        entries = {(e.time, e.action) for e in self._archived()}
         for instant in result.archived:
             assert (instant.time, instant.action) in entries, f"{instant} not in the archive"
         self._check_pending(set(), pending_before)
@@ -738,7 +738,7 @@ class HudiMachine(RuleBasedStateMachine):
     def _timeline(self) -> tuple[hw.Instant, ...]:
         return self.wl.table.timeline
 
-    def _archived(self) -> list[dict[str, Any]]:
+    def _archived(self) -> list[ArchivedInstant]:
         return read_archived(self.wl.table._meta)
 
     def _pending_compaction(self) -> bool:

@@ -19,7 +19,8 @@ import pytest
 
 import hudiwrite as hw
 from hudiwrite.formats.bloomfilter import BloomFilter, bloom_footer
-from hudiwrite.formats.logblock import BlockType, HeaderKey, decode_delete_records
+from hudiwrite.formats.logblock.delete import decode_delete_records
+from hudiwrite.formats.logblock.frame import BlockType, HeaderKey
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
 from hudiwrite.model.naming import LogFileName, parse_base_file_name, parse_log_file_name
 from hudiwrite.model.tableconfig import Keys, TableConfig, format_properties, parse_properties

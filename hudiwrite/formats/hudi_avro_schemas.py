@@ -1,4 +1,5 @@
-"""Java's Avro schemas for Hudi's timeline payloads, and the v8/v9 commit-metadata codec.
+"""Java's Avro schemas for Hudi's timeline payloads, and the commit-metadata Avro records
+(the v8/v9 timeline files' codec, and the form a v6 archived entry holds).
 
 Java reads a timeline OCF with its generated class as the reader schema and resolves by record
 and field *name*: writer fields it does not know are skipped, reader fields the writer lacks are
@@ -34,6 +35,7 @@ __all__ = [
     "NAMESPACE",
     "SCHEMA_NAMES",
     "WRITE_STAT_FIELDS",
+    "commit_metadata_record",
     "decode_commit_metadata",
     "encode_commit_metadata",
     "full_name",
@@ -642,7 +644,7 @@ def parsed(name: str) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# commit metadata in timeline layout 2 (table versions 8/9)
+# commit metadata records: timeline layout 2 files (table versions 8/9) and v6 archived entries
 
 _COMMIT: Final = f"{NAMESPACE}.HoodieCommitMetadata"
 _REPLACE: Final = f"{NAMESPACE}.HoodieReplaceCommitMetadata"
@@ -715,20 +717,10 @@ def write_stat_record(stat: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def encode_commit_metadata(
-    obj: Mapping[str, Any], *, replace: bool = False, sync_marker: bytes | None = None
-) -> bytes:
-    """The v8/v9 timeline file for commit metadata given in the JSON form's shape.
-
-    Takes what :func:`decode_commit_metadata` or ``CommitMetadata.to_json_obj()`` produce:
-    keys outside the Avro schema (``recordsStats`` ...) are ignored, missing keys take the
-    values of a fresh Java object (empty maps, ``compacted`` false, operation ``UNKNOWN``) and
-    ``version`` stays null unless given, as in Spark's files. ``replace`` selects
-    ``HoodieReplaceCommitMetadata`` (the ``replacecommit`` action).
-    """
-    replace_ids = obj.get("partitionToReplaceFileIds")
-    if replace_ids is not None and not replace:
-        raise InvalidOptionError("partitionToReplaceFileIds needs replace=True")
+def _commit_record(obj: Mapping[str, Any], replace: bool) -> dict[str, Any]:
+    """The Avro ``HoodieCommitMetadata`` (``HoodieReplaceCommitMetadata`` with ``replace``)
+    record of commit metadata in the JSON form's shape, taken as it is: keys outside the
+    schema are ignored, missing ones take a fresh Java object's values, nulls stay null."""
     stats = obj.get("partitionToWriteStats", {})
     extra = obj.get("extraMetadata", {})
     record: dict[str, Any] = {
@@ -745,8 +737,60 @@ def encode_commit_metadata(
         record["partitionToReplaceFileIds"] = (
             None if ids is None else {str(p): _str_list(v) for p, v in ids.items()}
         )
+    return record
+
+
+def encode_commit_metadata(
+    obj: Mapping[str, Any], *, replace: bool = False, sync_marker: bytes | None = None
+) -> bytes:
+    """The v8/v9 timeline file for commit metadata given in the JSON form's shape.
+
+    Takes what :func:`decode_commit_metadata` or ``CommitMetadata.to_json_obj()`` produce:
+    keys outside the Avro schema (``recordsStats`` ...) are ignored, missing keys take the
+    values of a fresh Java object (empty maps, ``compacted`` false, operation ``UNKNOWN``) and
+    ``version`` stays null unless given, as in Spark's files. ``replace`` selects
+    ``HoodieReplaceCommitMetadata`` (the ``replacecommit`` action). Raises InvalidOptionError
+    for ``partitionToReplaceFileIds`` without ``replace``.
+    """
+    replace_ids = obj.get("partitionToReplaceFileIds")
+    if replace_ids is not None and not replace:
+        raise InvalidOptionError("partitionToReplaceFileIds needs replace=True")
     name = "HoodieReplaceCommitMetadata" if replace else "HoodieCommitMetadata"
+    record = _commit_record(obj, replace)
     return write_single_record(schema_json(name), record, sync_marker=sync_marker)
+
+
+def commit_metadata_record(obj: Mapping[str, Any], *, replace: bool = False) -> dict[str, Any]:
+    """Avro ``HoodieCommitMetadata`` (or ``HoodieReplaceCommitMetadata``) from the JSON form,
+    as a v6 archived timeline entry holds it.
+
+    MetadataConversionUtils.convertCommitMetadata is a Jackson ``convertValue`` of the Java
+    object into the Avro class: fields are matched by name, unknown JSON properties
+    (``recordsStats`` ...) dropped, and ``version`` stays null because Jackson builds the Avro
+    object with its no-arg constructor. A fresh Java object has empty maps, ``compacted``
+    false and operation ``UNKNOWN``; those fill what the JSON lacks or leaves null.
+    ``partitionToReplaceFileIds`` is kept only with ``replace``.
+    """
+    compacted = bool(obj.get("compacted") or False)
+    operation = str(obj.get("operationType") or "UNKNOWN")
+    if compacted:
+        # 0.13's convertCommitMetadata forces COMPACT on a compaction commit (a no-op for
+        # hudiwrite's, which say COMPACT already); its ``ROLLING_STAT: ""`` extraMetadata
+        # entry, dropped in later versions, is not reproduced.
+        operation = "COMPACT"
+    stats = obj.get("partitionToWriteStats") or {}
+    extra = obj.get("extraMetadata") or {}
+    java: dict[str, Any] = {
+        "partitionToWriteStats": {str(p): list(entries or []) for p, entries in stats.items()},
+        "compacted": compacted,
+        "extraMetadata": {str(k): str(v) for k, v in extra.items() if v is not None},
+        "version": None,
+        "operationType": operation,
+    }
+    if replace:
+        ids = obj.get("partitionToReplaceFileIds") or {}
+        java["partitionToReplaceFileIds"] = {str(p): list(v or []) for p, v in ids.items()}
+    return _commit_record(java, replace)
 
 
 def _str_list(values: Sequence[str]) -> list[str]:

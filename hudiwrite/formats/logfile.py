@@ -19,7 +19,7 @@ from typing import Final
 import attrs
 
 from hudiwrite.exceptions import CorruptTableError
-from hudiwrite.formats.logblock import MAGIC, LogBlock, decode_block
+from hudiwrite.formats.logblock.frame import MAGIC, LogBlock, decode_block
 
 __all__ = ["CorruptBlock", "LogFileBlock", "LogFileEntry", "iter_blocks", "read_blocks"]
 

@@ -50,15 +50,10 @@ import pyarrow.compute as pc
 
 from hudiwrite._arrow import arange, conform_to_schema, take_last_per_key
 from hudiwrite.exceptions import CorruptTableError
-from hudiwrite.formats.logblock import (
-    BlockType,
-    HeaderKey,
-    LogBlock,
-    decode_delete_records,
-    ordering_kind_for,
-    read_avro_block_content,
-    read_parquet_block_content,
-)
+from hudiwrite.formats.logblock.avro_data import read_avro_block_content
+from hudiwrite.formats.logblock.delete import decode_delete_records, ordering_kind_for
+from hudiwrite.formats.logblock.frame import BlockType, HeaderKey, LogBlock
+from hudiwrite.formats.logblock.parquet_data import read_parquet_block_content
 from hudiwrite.formats.logfile import CorruptBlock, LogFileBlock, iter_blocks
 from hudiwrite.model.columns import IS_DELETED, OPERATION, RECORD_KEY
 from hudiwrite.model.filegroup import FileSlice

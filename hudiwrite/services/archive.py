@@ -5,94 +5,46 @@ into ``.hoodie/archived/`` and then deletes their files from the active timeline
 older than the first active instant still count as committed (protocol §1.4,
 ``containsOrBeforeTimelineStarts``), so the table reads the same before and after.
 
-On-disk format, as Java's ``HoodieTimelineArchiver`` writes it for v6 tables:
+Every run writes a new archive file, never appending to one (object stores cannot append, and
+Java rolls over to ``N+1`` there). The archived timeline's format (entries, archive files) and
+its reader are ``timeline/archived.py``'s; the file names are ``model/naming.py``'s.
 
-* every run writes a new Hudi log file ``.hoodie/archived/.commits_.archive.<N>_1-0-1``
-  (never appended to: object stores cannot append, and Java rolls over to ``N+1`` there);
-* the file holds Avro data blocks (content version 3, at most 10 records each,
-  ``hoodie.commits.archival.batch``) whose header has only SCHEMA = the
-  ``HoodieArchivedMetaEntry`` schema (``HoodieTimelineArchiver.writeToFile``);
-* one ``HoodieArchivedMetaEntry`` per archived instant *state file* (requested, inflight and
-  completed are three records), built as ``MetadataConversionUtils.createMetaWrapper`` does.
-
-The three pieces: :func:`plan_archive` (pure: which instants), :func:`run_archive` (write the
-archive file, then delete the instant files in a crash-safe order) and :func:`read_archived`.
+The pieces here: :func:`plan_archive` (pure: which instants) and :func:`run_archive` (write the
+archive file, then delete the instant files in a crash-safe order).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Final
 
-from hudiwrite.exceptions import CorruptTableError, UnsupportedTableError
-from hudiwrite.formats.avro_ocf import read_single_record
-from hudiwrite.formats.hudi_avro_schemas import (
-    parsed,
-    schema_dict,
-    schema_json,
-    write_stat_record,
-)
-from hudiwrite.formats.logblock import (
-    BlockType,
-    HeaderKey,
-    LogBlock,
-    avro_records_content,
-    decode_avro_records,
-    encode_block,
-)
-from hudiwrite.formats.logfile import LogFileBlock, read_blocks
-from hudiwrite.model.naming import (
-    AUX_DIR,
-    archive_file_name,
-    archive_file_version,
-)
+from hudiwrite.exceptions import UnsupportedTableError
+from hudiwrite.model.naming import AUX_DIR, archive_file_name
 from hudiwrite.services.settings import ArchiveResult, ArchiveSettings
+from hudiwrite.timeline.archived import (
+    ArchivedInstant,
+    archive_files,
+    encode_archive_file,
+    read_archive_file,
+)
 from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
-from hudiwrite.timeline.metadata import json_metadata_object
 from hudiwrite.timeline.timeline import Timeline
 from hudiwrite.write.markers import Markers
 
-__all__ = [
-    "ARCHIVE_BATCH_SIZE",
-    "ArchiveGroup",
-    "commit_metadata_record",
-    "plan_archive",
-    "read_archived",
-    "run_archive",
-    "to_archived_entry",
-]
+__all__ = ["ArchiveGroup", "archive_due", "plan_archive", "run_archive"]
 
 log = logging.getLogger("hudiwrite")
 
 #: All state files of one instant (requested, inflight, completed), in state order.
 ArchiveGroup = tuple[Instant, ...]
 
-#: ``hoodie.commits.archival.batch`` default: records per Avro data block.
-ARCHIVE_BATCH_SIZE: Final = 10
-
-_ENTRY: Final = "HoodieArchivedMetaEntry"
-
 # Archived by their own count rule (HoodieTimelineArchiver.getCleanInstantsToArchive).
 _CLEANS: Final = (Action.CLEAN, Action.ROLLBACK)
 # Never archived by Java 0.x; hudiwrite also lets none of them end up older than an archived
 # commit (see plan_archive).
 _KEPT: Final = frozenset({Action.SAVEPOINT, Action.RESTORE, Action.INDEXING})
-
-
-# ---------------------------------------------------------------------------------------------
-# names (file names are model/naming.py's, the folder is MetaClient.archive_dir)
-
-
-def _archive_files(meta: MetaClient) -> list[tuple[int, str]]:
-    """(N, relative path) of every archive file, oldest (lowest N) first."""
-    out = []
-    for f in meta.storage.list_files(meta.archive_dir):
-        version = archive_file_version(f.name)
-        if version is not None:
-            out.append((version, f.path))
-    return sorted(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,62 +113,118 @@ def plan_archive(
     states layout 1 normally leaves. Whole instants are archived: every state file present.
     """
     instants = timeline.instants
-    pending = [i for i in instants if not i.is_completed]
-    commits = sorted(
-        (i for i in instants if i.is_completed and i.action in Action.WRITES), key=lambda i: i.time
+    commits = _completed(instants, Action.WRITES)
+    hard_bound = _hard_bound(instants, earliest_clean_retained)
+    commit_bound = _min_time(
+        hard_bound,
+        _retain_for_writes(instants, commits),
+        _retain_for_replace(instants, earliest_clean_retained),
     )
+    chosen = _commits_to_archive(commits, settings, commit_bound)
+    new_start = _first_retained(commits, chosen, commit_bound)
+    chosen += _cleans_to_archive(instants, settings, hard_bound, new_start)
+    if not chosen:
+        return []
+    return _state_file_groups(chosen, timeline, state_files)
 
-    # Bounds that stop every kind of archival.
-    oldest_pending = min((i.time for i in pending), default=None)
+
+def _completed(instants: Iterable[Instant], actions: Iterable[str]) -> list[Instant]:
+    """The completed instants of ``actions``, oldest first."""
+    wanted = set(actions)
+    return sorted((i for i in instants if i.is_completed and i.action in wanted), key=_time)
+
+
+def _time(instant: Instant) -> str:
+    return instant.time
+
+
+def _hard_bound(instants: Sequence[Instant], earliest_clean_retained: str | None) -> str | None:
+    """The time that stops every kind of archival: the oldest pending instant, the first
+    savepoint/restore/indexing instant or the last clean's earliest retained commit."""
+    oldest_pending = min((i.time for i in instants if not i.is_completed), default=None)
     first_kept = min((i.time for i in instants if i.action in _KEPT), default=None)
-    hard_bound = _min_time(oldest_pending, first_kept, earliest_clean_retained)
+    return _min_time(oldest_pending, first_kept, earliest_clean_retained)
 
-    # Java's oldestCommitToRetain: the greatest completed commit before the oldest pending
-    # write, or the pending write itself when no commit precedes it.
+
+def _retain_for_writes(instants: Sequence[Instant], commits: Sequence[Instant]) -> str | None:
+    """Java's oldestCommitToRetain: the greatest completed commit before the oldest pending
+    write, or the pending write itself when no commit precedes it; None without one."""
     oldest_pending_write = min(
-        (i.time for i in pending if i.action in Action.WRITE_TIMELINE), default=None
+        (i.time for i in instants if not i.is_completed and i.action in Action.WRITE_TIMELINE),
+        default=None,
     )
-    retain_for_writes = None
-    if oldest_pending_write is not None:
-        before = [c.time for c in commits if c.time < oldest_pending_write]
-        retain_for_writes = before[-1] if before else oldest_pending_write
+    if oldest_pending_write is None:
+        return None
+    before = [c.time for c in commits if c.time < oldest_pending_write]
+    return before[-1] if before else oldest_pending_write
 
-    # ClusteringUtils.getOldestInstantToRetainForClustering.
-    retain_for_replace = None
+
+def _retain_for_replace(
+    instants: Sequence[Instant], earliest_clean_retained: str | None
+) -> str | None:
+    """ClusteringUtils.getOldestInstantToRetainForClustering: the first replacecommit the
+    last clean has not covered yet (every one when nothing was cleaned); None without one."""
     replaces = sorted(i.time for i in instants if i.action == Action.REPLACE_COMMIT)
-    if replaces:
-        cleans_done = [
-            i.time for i in instants if i.action == Action.CLEAN and i.state != State.REQUESTED
-        ]
-        if cleans_done:
-            lower = earliest_clean_retained or max(cleans_done)
-            retain_for_replace = next((t for t in replaces if t >= lower), None)
-        else:
-            retain_for_replace = replaces[0]
+    if not replaces:
+        return None
+    cleans_done = [
+        i.time for i in instants if i.action == Action.CLEAN and i.state != State.REQUESTED
+    ]
+    if not cleans_done:
+        return replaces[0]
+    lower = earliest_clean_retained or max(cleans_done)
+    return next((t for t in replaces if t >= lower), None)
 
-    commit_bound = _min_time(hard_bound, retain_for_writes, retain_for_replace)
-    chosen: list[Instant] = []
-    if len(commits) > settings.max_instants:
-        limit = max(0, len(commits) - settings.min_instants)
-        eligible = [c for c in commits if _before(c.time, commit_bound)]
-        chosen.extend(eligible[:limit])
+
+def _oldest_by_count(done: Sequence[Instant], settings: ArchiveSettings) -> Sequence[Instant]:
+    """Java's count rule: once there are more than ``max_instants``, the oldest
+    ``count - min_instants`` of ``done`` (oldest first); none otherwise."""
+    if len(done) <= settings.max_instants:
+        return ()
+    return done[: max(0, len(done) - settings.min_instants)]
+
+
+def _commits_to_archive(
+    commits: Sequence[Instant], settings: ArchiveSettings, bound: str | None
+) -> list[Instant]:
+    """The commits the count rule releases, up to (not including) ``bound``. ``commits`` are
+    sorted, so those before the bound are a prefix and the count applies to them alone."""
+    return [c for c in _oldest_by_count(commits, settings) if _before(c.time, bound)]
+
+
+def _first_retained(
+    commits: Sequence[Instant], chosen: Sequence[Instant], commit_bound: str | None
+) -> str | None:
+    """Where the active timeline's commits will start: the first commit not archived, or the
+    commit bound when every commit goes."""
     chosen_times = {c.time for c in chosen}
     remaining = [c for c in commits if c.time not in chosen_times]
-    new_start = remaining[0].time if remaining else commit_bound
+    return remaining[0].time if remaining else commit_bound
 
+
+def _cleans_to_archive(
+    instants: Sequence[Instant],
+    settings: ArchiveSettings,
+    hard_bound: str | None,
+    new_start: str | None,
+) -> list[Instant]:
+    """Completed cleans and rollbacks to archive, per action oldest first: those the count
+    rule releases and those older than ``new_start``, all before ``hard_bound``."""
+    chosen: list[Instant] = []
     for action in _CLEANS:
-        done = sorted(
-            (i for i in instants if i.is_completed and i.action == action), key=lambda i: i.time
-        )
-        by_count: set[str] = set()
-        if len(done) > settings.max_instants:
-            by_count = {i.time for i in done[: max(0, len(done) - settings.min_instants)]}
+        done = _completed(instants, (action,))
+        by_count = {i.time for i in _oldest_by_count(done, settings)}
         for i in done:
             if _before(i.time, hard_bound) and (i.time in by_count or _before(i.time, new_start)):
                 chosen.append(i)
+    return chosen
 
-    if not chosen:
-        return []
+
+def _state_file_groups(
+    chosen: Sequence[Instant], timeline: Timeline, state_files: Iterable[Instant] | None
+) -> list[ArchiveGroup]:
+    """The state files of every chosen instant, one group per instant, oldest first: those
+    ``state_files`` lists, or the three layout 1 leaves when it is None."""
     wanted = {_group_key(i, timeline) for i in chosen}
     groups: dict[tuple[str, str], list[Instant]] = {key: [] for key in wanted}
     if state_files is None:
@@ -235,234 +243,38 @@ def plan_archive(
 
 
 # ---------------------------------------------------------------------------------------------
-# instant -> HoodieArchivedMetaEntry (MetadataConversionUtils.createMetaWrapper)
-
-
-_ENTRY_FIELDS: Final = tuple(f["name"] for f in schema_dict(_ENTRY)["fields"])
-
-
-def commit_metadata_record(obj: Mapping[str, Any], *, replace: bool = False) -> dict[str, Any]:
-    """Avro ``HoodieCommitMetadata`` (or ``HoodieReplaceCommitMetadata``) from the JSON form.
-
-    MetadataConversionUtils.convertCommitMetadata is a Jackson ``convertValue`` of the Java
-    object into the Avro class: fields are matched by name, unknown JSON properties
-    (``recordsStats`` ...) dropped, and ``version`` stays null because Jackson builds the Avro
-    object with its no-arg constructor. A fresh Java object has empty maps, ``compacted``
-    false and operation ``UNKNOWN``; those fill what the JSON lacks.
-    """
-    stats = obj.get("partitionToWriteStats") or {}
-    extra = obj.get("extraMetadata") or {}
-    compacted = bool(obj.get("compacted") or False)
-    operation = str(obj.get("operationType") or "UNKNOWN")
-    if compacted:
-        # 0.13's convertCommitMetadata forces COMPACT on a compaction commit (a no-op for
-        # hudiwrite's, which say COMPACT already); its ``ROLLING_STAT: ""`` extraMetadata
-        # entry, dropped in later versions, is not reproduced.
-        operation = "COMPACT"
-    record: dict[str, Any] = {
-        "partitionToWriteStats": {
-            str(p): [write_stat_record(s) for s in (entries or [])] for p, entries in stats.items()
-        },
-        "compacted": compacted,
-        "extraMetadata": {str(k): str(v) for k, v in extra.items() if v is not None},
-        "version": None,
-        "operationType": operation,
-    }
-    if replace:
-        ids = obj.get("partitionToReplaceFileIds") or {}
-        record["partitionToReplaceFileIds"] = {
-            str(p): [str(f) for f in (v or [])] for p, v in ids.items()
-        }
-    return record
-
-
-def _json_metadata(content: bytes, instant: Instant) -> dict[str, Any] | None:
-    """The JSON commit metadata of a state file; None when Java would archive none.
-
-    MetadataConversionUtils.getCommitMetadata: an empty file deserializes to a fresh object
-    with operation UNKNOWN, and that yields no metadata in the archived entry.
-    """
-    obj = json_metadata_object(content, f"commit metadata of {instant}")
-    if obj is None or str(obj.get("operationType") or "UNKNOWN") == "UNKNOWN":
-        return None
-    return obj
-
-
-def _avro_payload(content: bytes, name: str, instant: Instant) -> dict[str, Any] | None:
-    """An Avro timeline file resolved to this module's ``name`` schema; None when empty."""
-    if not content:
-        return None
-    try:
-        ocf = read_single_record(content, reader_schema=parsed(name))
-    except CorruptTableError as exc:
-        raise CorruptTableError(f"{instant}: {exc}") from exc
-    return None if ocf is None else ocf.record
-
-
-def _empty_entry(instant: Instant, action_type: str) -> dict[str, Any]:
-    # ``new HoodieArchivedMetaEntry()`` leaves every field null (not the schema defaults), so
-    # ``version`` is null too. ``stateTransitionTime`` is the state file's modification time in
-    # Java 0.14/0.15; Storage does not expose it, and the field is optional (readers cast a
-    # null to String).
-    entry: dict[str, Any] = {name: None for name in _ENTRY_FIELDS}
-    entry["commitTime"] = instant.time
-    entry["actionType"] = action_type
-    entry["actionState"] = instant.state.name  # HoodieInstant.State.name()
-    return entry
-
-
-def to_archived_entry(
-    instant: Instant, content: bytes, *, plan: bytes | None = None
-) -> dict[str, Any]:
-    """The ``HoodieArchivedMetaEntry`` of one state file (``content`` = its bytes).
-
-    ``plan`` is the compaction plan (the ``.compaction.requested`` or
-    ``.logcompaction.requested`` bytes) for compaction states, or the cleaner plan for a
-    clean inflight file that is empty. Per action and state, as in
-    MetadataConversionUtils.createMetaWrapper:
-
-    * commit / deltacommit, any state: ``hoodieCommitMetadata`` if the JSON is not empty and
-      its operation is not UNKNOWN (so the empty requested file has none, the inflight
-      workload profile and the completed metadata have it); a completed compaction is a
-      ``commit`` with operation COMPACT;
-    * clean: completed -> ``hoodieCleanMetadata``, requested/inflight -> ``hoodieCleanerPlan``;
-    * rollback: completed -> ``hoodieRollbackMetadata``, other states nothing;
-    * compaction / logcompaction requested and inflight: ``hoodieCompactionPlan`` read from
-      the requested file (0.x CompactionUtils.getCompactionPlan(metaClient, instantTime) reads
-      the plan whatever the state; 0.x HoodieArchivedTimeline.loadCompactionDetailsInMemory
-      looks for it on the INFLIGHT entry);
-    * replacecommit: completed -> ``hoodieReplaceCommitMetadata``, inflight ->
-      ``HoodieInflightReplaceMetadata`` (if not empty), requested ->
-      ``hoodieRequestedReplaceMetadata`` (if not empty);
-    * savepoint: ``hoodieSavePointMetadata``.
-
-    An empty completed file gives an entry without payload (createMetaWrapperForEmptyInstant).
-    """
-    action = instant.action
-    entry = _empty_entry(instant, action)
-    if action in Action.COMMIT_METADATA:
-        obj = _json_metadata(content, instant)
-        if obj is not None:
-            entry["hoodieCommitMetadata"] = commit_metadata_record(obj)
-    elif action == Action.CLEAN:
-        if instant.is_completed:
-            entry["hoodieCleanMetadata"] = _avro_payload(content, "HoodieCleanMetadata", instant)
-        else:
-            source = content or plan or b""
-            entry["hoodieCleanerPlan"] = _avro_payload(source, "HoodieCleanerPlan", instant)
-    elif action == Action.ROLLBACK:
-        if instant.is_completed:
-            entry["hoodieRollbackMetadata"] = _avro_payload(
-                content, "HoodieRollbackMetadata", instant
-            )
-    elif action in (Action.COMPACTION, Action.LOG_COMPACTION):
-        source = plan if plan is not None else content
-        entry["hoodieCompactionPlan"] = _avro_payload(source, "HoodieCompactionPlan", instant)
-    elif action == Action.REPLACE_COMMIT:
-        if instant.is_completed:
-            obj = _json_metadata(content, instant)
-            if obj is not None:
-                entry["hoodieReplaceCommitMetadata"] = commit_metadata_record(obj, replace=True)
-        elif instant.state is State.INFLIGHT:
-            obj = _json_metadata(content, instant)
-            if obj is not None:
-                entry["HoodieInflightReplaceMetadata"] = commit_metadata_record(obj)
-        else:
-            entry["hoodieRequestedReplaceMetadata"] = _avro_payload(
-                content, "HoodieRequestedReplaceMetadata", instant
-            )
-    elif action == Action.SAVEPOINT:
-        entry["hoodieSavePointMetadata"] = _avro_payload(
-            content, "HoodieSavepointMetadata", instant
-        )
-    else:
-        # MetadataConversionUtils: "Action not fully supported yet"
-        raise UnsupportedTableError(f"cannot archive {instant}: action {action!r}")
-    return entry
-
-
-def _entry_key(entry: Mapping[str, Any]) -> tuple[str, str, str]:
-    return (str(entry["commitTime"]), str(entry["actionType"]), str(entry["actionState"]))
-
-
-def _instant_key(instant: Instant) -> tuple[str, str, str]:
-    return (instant.time, instant.action, instant.state.name)
-
-
-# ---------------------------------------------------------------------------------------------
-# reading
-
-
-def _file_entries(meta: MetaClient, path: str) -> list[dict[str, Any]]:
-    """The entries of one archive file (corrupt ranges skipped, as Java's reader does)."""
-    reader_text = schema_json(_ENTRY)
-    out: list[dict[str, Any]] = []
-    for item in read_blocks(meta.storage.read_bytes(path)):
-        if not isinstance(item, LogFileBlock):
-            continue
-        block = item.block
-        if block.block_type != BlockType.AVRO_DATA_BLOCK or block.schema is None:
-            continue
-        writer = block.schema
-        reader = None if writer == reader_text else reader_text
-        out.extend(decode_avro_records(block.content, writer, reader))
-    return out
-
-
-def read_archived(meta: MetaClient) -> list[dict[str, Any]]:
-    """Every ``HoodieArchivedMetaEntry`` of the archived timeline, oldest file first.
-
-    Java (HoodieArchivedTimeline.loadInstants) reads the files newest first and sorts the
-    instants it collects; file order here is the order they were written.
-    """
-    entries: list[dict[str, Any]] = []
-    for _, path in _archive_files(meta):
-        entries.extend(_file_entries(meta, path))
-    return entries
-
-
-# ---------------------------------------------------------------------------------------------
 # running
 
 
-def _leftover_keys(
-    meta: MetaClient, files: Sequence[tuple[int, str]], active: set[tuple[str, str, str]]
-) -> set[tuple[str, str, str]]:
-    """Entries of archive files an interrupted run left behind, newest file first.
+def _leftover_states(
+    meta: MetaClient, files: Sequence[tuple[int, str]], active: set[Instant]
+) -> set[Instant]:
+    """State files recorded in archive files an interrupted run left behind, read newest
+    file first.
 
     A finished run deletes every instant it archived, so only the newest files can hold
     entries of instants still on the active timeline; reading stops at the first file that
     holds none.
     """
-    keys: set[tuple[str, str, str]] = set()
+    found: set[Instant] = set()
     for _, path in reversed(files):
-        found = {_entry_key(e) for e in _file_entries(meta, path)}
-        if not found & active:
+        recorded = {e.instant for e in read_archive_file(meta, path)}
+        if not recorded & active:
             break
-        keys |= found
-    return keys
+        found |= recorded
+    return found
 
 
 def _write_archive_file(
-    meta: MetaClient, entries: Sequence[Mapping[str, Any]], files: Sequence[tuple[int, str]]
+    meta: MetaClient, entries: Sequence[ArchivedInstant], files: Sequence[tuple[int, str]]
 ) -> str:
     """Write a new archive file holding ``entries``; its relative path.
 
     The name is the next version after the highest existing one; a name taken meanwhile (a
-    concurrent archiver) moves on to the next version.
+    concurrent archiver) moves on to the next version. Raises FileExistsError when 16
+    versions in a row are taken.
     """
-    text = schema_json(_ENTRY)
-    blocks = []
-    for start in range(0, len(entries), ARCHIVE_BATCH_SIZE):
-        batch = entries[start : start + ARCHIVE_BATCH_SIZE]
-        # HoodieTimelineArchiver.writeToFile: the header holds SCHEMA only.
-        block = LogBlock(
-            BlockType.AVRO_DATA_BLOCK,
-            ((HeaderKey.SCHEMA, text),),
-            avro_records_content(batch, text),
-        )
-        blocks.append(encode_block(block))
-    data = b"".join(blocks)
+    data = encode_archive_file(entries)
     version = (files[-1][0] if files else 0) + 1  # HoodieLogFile.LOGFILE_BASE_VERSION = 1
     folder = meta.archive_dir
     for _ in range(16):
@@ -476,11 +288,13 @@ def _write_archive_file(
 
 
 def _entries_for(
-    meta: MetaClient, states: Iterable[Instant], skip: set[tuple[str, str, str]]
-) -> list[dict[str, Any]]:
+    meta: MetaClient, states: Iterable[Instant], skip: set[Instant]
+) -> list[ArchivedInstant]:
+    """The archived entry of every state file in ``states`` but those in ``skip``, with the
+    plan each needs read from its requested file."""
     out = []
     for instant in states:
-        if _instant_key(instant) in skip:
+        if instant in skip:
             continue
         content = meta.read_instant(instant)
         plan: bytes | None = None
@@ -489,7 +303,7 @@ def _entries_for(
             plan = content if instant == requested else meta.read_instant(requested)
         elif instant.action == Action.CLEAN and instant.state is State.INFLIGHT and not content:
             plan = meta.read_instant(Instant(instant.time, Action.CLEAN, State.REQUESTED))
-        out.append(to_archived_entry(instant, content, plan=plan))
+        out.append(ArchivedInstant.from_state_file(instant, content, plan=plan))
     return out
 
 
@@ -593,13 +407,12 @@ def run_archive(meta: MetaClient, settings: ArchiveSettings) -> ArchiveResult:
         return ArchiveResult(archived=(), archive_file=None)
 
     # 1. groups an interrupted run already wrote out completely
-    files = _archive_files(meta)
-    active_keys = {_instant_key(i) for i in state_files}
-    leftover = _leftover_keys(meta, files, active_keys) if files else set()
+    files = archive_files(meta)
+    leftover = _leftover_states(meta, files, set(state_files)) if files else set()
     recovered = {
         key: tuple(sorted(states, key=lambda i: int(i.state)))
         for key, states in by_group.items()
-        if leftover and all(_instant_key(i) in leftover for i in states)
+        if leftover and all(i in leftover for i in states)
     }
     if recovered:
         log.info("finishing an interrupted archival of %d instants", len(recovered))

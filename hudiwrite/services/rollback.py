@@ -28,7 +28,8 @@ from hudiwrite.concurrency.heartbeat import ROLLBACK_LOCK, Heartbeat, heartbeat_
 from hudiwrite.exceptions import CorruptTableError
 from hudiwrite.formats.avro_ocf import read_single_record, write_single_record
 from hudiwrite.formats.hudi_avro_schemas import schema_json
-from hudiwrite.formats.logblock import BlockType, HeaderKey, encode_block, rollback_command_block
+from hudiwrite.formats.logblock.command import rollback_command_block
+from hudiwrite.formats.logblock.frame import BlockType, HeaderKey, encode_block
 from hudiwrite.formats.logfile import LogFileBlock, iter_blocks
 from hudiwrite.model.naming import (
     PARTITION_METAFILE,

@@ -17,15 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hudiwrite._arrow import last_of_runs, sequence_strings, sort_indices
-from hudiwrite.formats.logblock import (
-    DeleteRecords,
-    LogBlock,
-    avro_data_block,
-    delete_block,
-    encode_block,
-    ordering_kind_for,
-    parquet_data_block,
-)
+from hudiwrite.formats.logblock.avro_data import avro_data_block
+from hudiwrite.formats.logblock.delete import DeleteRecords, delete_block, ordering_kind_for
+from hudiwrite.formats.logblock.frame import LogBlock, encode_block
+from hudiwrite.formats.logblock.parquet_data import parquet_data_block
 from hudiwrite.formats.parquet import BaseFileWriter, with_file_name
 from hudiwrite.index.simple import FILE_ID, remember_written_keys
 from hudiwrite.model.naming import (
