@@ -18,16 +18,19 @@ from hudiwrite.exceptions import (
 from hudiwrite.read.inventory import FileSliceInfo, PartitionStats, TableStats
 from hudiwrite.read.snapshot import Filter
 from hudiwrite.services.settings import ArchiveResult, CleanResult, CompactionResult
-from hudiwrite.table import HudiTable, write_hudi
+from hudiwrite.table import HudiTable, WriteMode, write_hudi
 from hudiwrite.timeline.instant import Instant, State
 from hudiwrite.timeline.metadata import CommitMetadata, WriteStat
 from hudiwrite.write.planner import Operation
 from hudiwrite.write.result import PartitionCounts, WriteResult
+from hudiwrite.write.source import ArrowData, ArrowStreamExportable
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "ArchiveResult",
+    "ArrowData",
+    "ArrowStreamExportable",
     "CleanResult",
     "CommitConflictError",
     "CommitMetadata",
@@ -52,6 +55,7 @@ __all__ = [
     "TableStats",
     "UnsupportedTableError",
     "UnsupportedTypeError",
+    "WriteMode",
     "WriteResult",
     "WriteStat",
     "__version__",

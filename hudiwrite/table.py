@@ -6,7 +6,7 @@ import logging
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pyarrow as pa
@@ -67,9 +67,13 @@ from hudiwrite.timeline.metadata import CommitMetadata
 from hudiwrite.write.context import WriteContext
 from hudiwrite.write.planner import Operation
 from hudiwrite.write.result import WriteResult
+from hudiwrite.write.source import ArrowData, as_reader
 from hudiwrite.write.transaction import run_write
 
-__all__ = ["HudiTable", "write_hudi"]
+__all__ = ["HudiTable", "WriteMode", "write_hudi"]
+
+#: What :func:`write_hudi` does with its data.
+WriteMode = Literal["upsert", "insert", "delete"]
 
 log = logging.getLogger("hudiwrite")
 
@@ -280,21 +284,21 @@ class HudiTable:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def upsert(self, data: Any) -> WriteResult:
+    def upsert(self, data: ArrowData) -> WriteResult:
         """Insert new keys and replace existing ones (one atomic delta commit)."""
         return self._write(Operation.UPSERT, data)
 
-    def insert(self, data: Any) -> WriteResult:
+    def insert(self, data: ArrowData) -> WriteResult:
         """Insert new keys. A key that already exists is an error (or skipped, see
         ``TableOptions.insert_duplicates``); the table is left unchanged on error."""
         return self._write(Operation.INSERT, data)
 
-    def delete(self, keys: Any) -> WriteResult:
+    def delete(self, keys: ArrowData) -> WriteResult:
         """Delete the records whose keys appear in ``keys`` (Arrow data holding the record key
         and partition columns). Keys not in the table are ignored."""
         return self._write(Operation.DELETE, keys)
 
-    def _write(self, operation: Operation, data: Any) -> WriteResult:
+    def _write(self, operation: Operation, data: ArrowData) -> WriteResult:
         ctx = self._write_context()
 
         def before_start() -> bool:
@@ -502,9 +506,9 @@ def _options(options: object) -> TableOptions:
 
 def write_hudi(
     uri: str,
-    data: Any,
+    data: ArrowData,
     *,
-    mode: str = "upsert",
+    mode: WriteMode = "upsert",
     record_key: str | Sequence[str],
     partition_by: str | Sequence[str] | None = None,
     ordering_field: str | None = None,
@@ -522,8 +526,6 @@ def write_hudi(
     except TableNotFoundError:
         if mode == "delete":
             raise
-        from hudiwrite.write.source import as_reader
-
         reader = as_reader(data)
         storage = Storage(uri, storage_options)
         before = storage.top_level_names()

@@ -31,6 +31,7 @@ from hudiwrite import (
     TableOptions,
     UnsupportedTableError,
     UnsupportedTypeError,
+    WriteMode,
     write_hudi,
 )
 from hudiwrite.model.tableconfig import Keys, TableConfig, parse_properties
@@ -51,7 +52,7 @@ SCHEMA = pa.schema(
 EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
 REGIONS = ("eu", "us", "asia")
 OPS = ("upsert", "insert", "delete")
-WRITE_OPS = ("upsert", "insert")
+WRITE_OPS: tuple[WriteMode, ...] = ("upsert", "insert")
 
 
 def _num(key: str | None) -> int:
@@ -893,7 +894,7 @@ def test_write_hudi_bad_mode(tmp_path: Path, table_path: Path) -> None:
     for path in (tmp_path / "new", table_path):
         before = snapshot(path)
         with pytest.raises(InvalidOptionError, match="merge"):
-            write_hudi(str(path), new_rows(), mode="merge", record_key="key")
+            write_hudi(str(path), new_rows(), mode="merge", record_key="key")  # type: ignore[arg-type]
         assert_unchanged(path, before)
 
 
@@ -1012,7 +1013,11 @@ NEW_URI_CASES: dict[str, tuple[Callable[[], Any], type[HudiError], str]] = {
     ("make_data", "error", "mention"), NEW_URI_CASES.values(), ids=NEW_URI_CASES.keys()
 )
 def test_write_hudi_to_a_new_uri_with_bad_data(
-    tmp_path: Path, mode: str, make_data: Callable[[], Any], error: type[HudiError], mention: str
+    tmp_path: Path,
+    mode: WriteMode,
+    make_data: Callable[[], Any],
+    error: type[HudiError],
+    mention: str,
 ) -> None:
     path = tmp_path / "new"
     kwargs: dict[str, Any] = {"record_key": "key", "partition_by": "region", "ordering_field": "ts"}

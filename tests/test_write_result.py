@@ -109,3 +109,28 @@ def test_soft_delete_rows_of_new_keys_are_skipped(tmp_path: Path, operation: str
     result = getattr(table, operation)(batch)
     assert (result.num_inserted, result.num_skipped) == (1, 1)
     assert table.to_arrow(columns=["id"]).column("id").to_pylist() == ["a"]
+
+
+class _Exporter:
+    """An object that is not pyarrow but exports an Arrow C stream (as polars and DuckDB
+    objects do)."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        return self._table.__arrow_c_stream__(requested_schema)
+
+
+def test_any_arrow_stream_exporter_is_written(tmp_path: Path) -> None:
+    data = _Exporter(_rows([("a", 1, "sf"), ("b", 2, "sf")]))
+    assert isinstance(data, hw.ArrowStreamExportable)
+    result = hw.write_hudi(
+        str(tmp_path / "t"), data, mode="upsert", record_key="id", partition_by="city",
+        ordering_field="ts",
+    )  # fmt: skip
+    assert (result.num_inserted, result.num_skipped) == (2, 0)
+    table = hw.HudiTable(str(tmp_path / "t"))
+    assert sorted(table.to_arrow(columns=["id"]).column("id").to_pylist()) == ["a", "b"]
+    with pytest.raises(hw.InvalidOptionError, match="__arrow_c_stream__"):
+        table.upsert([{"id": "c"}])

@@ -106,7 +106,7 @@ class ReadPlan:
             rows = rows.select(list(columns))
         return rows
 
-    def to_table(self, max_workers: int = 4) -> pa.Table:
+    def to_table(self, max_workers: int) -> pa.Table:
         with ThreadPoolExecutor(max_workers=max_workers) as pool:
             tables = list(pool.map(self.read_one, self.slices))
         if not tables:

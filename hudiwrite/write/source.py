@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol, Union, runtime_checkable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,8 +49,22 @@ ORDERING = "__ordering"
 _CHUNK_BYTES = 64 * 1024 * 1024
 
 
-def as_reader(data: Any) -> pa.RecordBatchReader:
-    """Any supported input as a stream of record batches."""
+@runtime_checkable
+class ArrowStreamExportable(Protocol):
+    """Any object that exports an Arrow C stream (the Arrow PyCapsule interface): polars
+    and pandas (>= 2.2) data frames, DuckDB relations, pyarrow's own tables and readers."""
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+
+
+#: What the write calls take as data: Arrow tables, batches, streams of batches, or any
+#: object exporting an Arrow C stream.
+ArrowData = Union[pa.Table, pa.RecordBatch, pa.RecordBatchReader, ArrowStreamExportable]  # noqa: UP007
+
+
+def as_reader(data: ArrowData) -> pa.RecordBatchReader:
+    """Any supported input as a stream of record batches. Raises ``InvalidOptionError``
+    for anything else (checked at run time too: callers may not be type-checked)."""
     if isinstance(data, pa.RecordBatchReader):
         return data
     if isinstance(data, pa.Table):
@@ -254,7 +268,7 @@ def _gather(reader: pa.RecordBatchReader) -> Iterator[pa.Table]:
         yield pa.Table.from_batches(pending)
 
 
-def prepare_input(data: Any, ctx: WriteContext, *, keys_only: bool) -> PreparedInput:
+def prepare_input(data: ArrowData, ctx: WriteContext, *, keys_only: bool) -> PreparedInput:
     """Pass 1 over the input. ``keys_only`` (deletes) needs just the key and partition fields."""
     reader = as_reader(data)
     key_tables: list[pa.Table] = []

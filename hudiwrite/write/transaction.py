@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,7 +29,7 @@ from hudiwrite.write.executor import Journal, WriteExecutor, stats_by_partition
 from hudiwrite.write.markers import Markers
 from hudiwrite.write.planner import Operation, WritePlan, dedupe, plan_write
 from hudiwrite.write.result import WriteResult
-from hudiwrite.write.source import PARTITION, RECORD_KEY, prepare_input
+from hudiwrite.write.source import PARTITION, RECORD_KEY, ArrowData, prepare_input
 
 __all__ = ["run_write"]
 
@@ -41,7 +40,7 @@ def run_write(
     meta: MetaClient,
     ctx: WriteContext,
     operation: Operation,
-    data: Any,
+    data: ArrowData,
     before_start: Callable[[], bool] | None = None,
 ) -> WriteResult:
     """Write ``data`` as one delta commit.
