@@ -122,7 +122,7 @@ class _PausedWriter:
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)  # reaped: its pid no longer exists
+        self.proc.communicate(timeout=30)  # reaped (its pid no longer exists), pipes closed
 
 
 def _pending(path: Path) -> list[str]:

@@ -7,6 +7,7 @@ answered in order; a Java exception becomes a ``SparkError`` carrying Java's mes
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -207,5 +208,10 @@ class SparkHudi:
                 self._proc.wait(60)
             except Exception:
                 self._proc.kill()
+                self._proc.wait(60)
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):  # a dead worker: unflushed input is moot
+                    pipe.close()
         self._log.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
