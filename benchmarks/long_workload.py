@@ -103,7 +103,7 @@ def run(root: Path, commits: int, rows: int, keys: int) -> None:
 
     first, last = hudi_ms[:10], hudi_ms[-10:]
     rows_read = table.to_arrow(columns=["device"]).num_rows
-    timeline = table.timeline
+    timeline = table.timeline()
     data_files = [p for p in (root / "t").rglob("*") if p.is_file() and ".hoodie" not in p.parts]
     print(f"{commits} commits of {rows} rows (every 5th a delete), all services inline")
     print()

@@ -274,9 +274,15 @@ class HudiTable:
         """The table's ``hoodie.properties`` as a read-only mapping."""
         return dict(self._meta.config.props)
 
-    @property
     def schema(self) -> pa.Schema:
-        """The data schema of the latest commit (no meta columns)."""
+        """The table's data schema (no meta columns) as Arrow: the schema recorded by the
+        latest completed write, else the one the table was created with. Lists the timeline
+        and reads commit metadata on each call.
+
+        Raises SchemaMismatchError when the table records no schema or its stored schema
+        is not an Avro record (UnsupportedTypeError, a subclass, for a type hudiwrite does
+        not read), CorruptTableError when a commit file is damaged; storage errors
+        (``OSError``) pass through."""
         ts = self._meta.table_schema()
         if ts is None:
             raise SchemaMismatchError("the table has no schema yet")
@@ -469,9 +475,11 @@ class HudiTable:
             f"no completed write or compaction {time!r} on the active timeline of {self.uri!r}"
         )
 
-    @property
     def timeline(self) -> tuple[Instant, ...]:
-        """The active timeline's instants (time, action, state; completion time on v8/9)."""
+        """The instants of the active timeline, oldest first, each with its time, action and
+        state (and completion time on table versions 8/9); archived instants are not
+        included. Lists the timeline folder on each call; storage errors (``OSError``) pass
+        through."""
         return self._meta.timeline().instants
 
     @property

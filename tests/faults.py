@@ -610,7 +610,7 @@ def _build_failed_write(wl: Workload) -> None:
             pass
         else:  # pragma: no cover - the crash is the scenario
             raise AssertionError("the failed write did not fail")
-    assert any(not i.is_completed for i in wl.table.timeline)
+    assert any(not i.is_completed for i in wl.table.timeline())
 
 
 def _build_pending_compaction(wl: Workload) -> None:
@@ -843,7 +843,7 @@ def prepare(op: Operation, table: Path) -> Prepared:
     for batch in BASE:
         wl.upsert(batch)
     op.build(wl)
-    return Prepared(wl.model, frozenset(i.time for i in wl.table.timeline))
+    return Prepared(wl.model, frozenset(i.time for i in wl.table.timeline()))
 
 
 # -- the checks (in a child) -----------------------------------------------------------------
@@ -999,7 +999,7 @@ def check_recovery(op: Operation, path: Path, prepared: Prepared) -> Outcome:
         pass  # died before the table existed: there is nothing to read yet
     else:
         table = hw.HudiTable.open(str(path), options=op.recovery)
-        timeline = table.timeline
+        timeline = table.timeline()
         ours = [
             i
             for i in timeline
@@ -1037,7 +1037,7 @@ def check_recovery(op: Operation, path: Path, prepared: Prepared) -> Outcome:
     model = copy.deepcopy(model)
     model.upsert(list(RECOVERY), recovered.instant_time)
     table = hw.HudiTable.open(str(path), options=op.recovery)
-    pending = [i for i in table.timeline if not i.is_completed]
+    pending = [i for i in table.timeline() if not i.is_completed]
     compacted = False
     if pending:
         others = [str(i) for i in pending if i.action != Action.COMPACTION]
@@ -1048,7 +1048,7 @@ def check_recovery(op: Operation, path: Path, prepared: Prepared) -> Outcome:
             table.compact()
             compacted = True
     # 3.-5.
-    left = [str(i) for i in table.timeline if not i.is_completed]
+    left = [str(i) for i in table.timeline() if not i.is_completed]
     if left:
         failures.append(f"pending at the end: {left}")
     failures += _compare("hudiwrite after recovery", model, table.to_arrow())

@@ -145,7 +145,7 @@ def test_interrupted_compaction_is_redone(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(KeyboardInterrupt):
         t.compact()
     monkeypatch.setattr(CommitMetadata, "to_json_bytes", real)
-    (pending,) = [i for i in t.timeline if i.action == "compaction"]
+    (pending,) = [i for i in t.timeline() if i.action == "compaction"]
     assert pending.state is hw.State.INFLIGHT
     assert versions_by_id(t.to_arrow()) == expected  # partial output is invisible
     assert versions_by_id(hudi_rs(path)) == expected
@@ -162,7 +162,7 @@ def test_inline_compaction_every_n_delta_commits(tmp_path: Path) -> None:
     t = create(path, compaction_delta_commits=3)
     for ts in range(1, 8):
         t.upsert(batch(["a", f"k{ts}"], ts))
-    compactions = [i for i in t.timeline if i.action == "commit" and i.is_completed]
+    compactions = [i for i in t.timeline() if i.action == "commit" and i.is_completed]
     assert len(compactions) == 2  # after delta commits 3 and 6
     assert versions_by_id(t.to_arrow()) == versions_by_id(hudi_rs(path))
     assert len(versions_by_id(t.to_arrow())) == 8

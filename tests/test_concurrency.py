@@ -77,7 +77,7 @@ first = threading.Lock()
 def paused(self):
     real(self)
     if first.acquire(blocking=False):
-        timeline = hw.HudiTable.open(table_path).timeline
+        timeline = hw.HudiTable.open(table_path).timeline()
         (pending,) = [i.time for i in timeline if i.action == "compaction"]
         ready.write_text(pending)
         while not go.exists():
@@ -127,7 +127,7 @@ class _PausedWriter:
 
 def _pending(path: Path) -> list[str]:
     """Instants of the active timeline that have not completed."""
-    timeline = hw.HudiTable.open(str(path)).timeline
+    timeline = hw.HudiTable.open(str(path)).timeline()
     return [i.time for i in timeline if i.state is not hw.State.COMPLETED]
 
 
@@ -253,7 +253,7 @@ def test_compaction_run_by_a_live_process_is_not_run_twice(tmp_path: Path) -> No
     code, out, err = other.finish()
     assert code == 0, err
     assert out == other.instant
-    assert [i.state for i in t.timeline if i.time == other.instant] == [hw.State.COMPLETED]
+    assert [i.state for i in t.timeline() if i.time == other.instant] == [hw.State.COMPLETED]
     assert len(list(path.glob(f"city=*/*_{other.instant}.parquet"))) == 2
     assert values_by_city_id(t.to_arrow()) == expected
     assert values_by_city_id(hudi_rs(path)) == expected
@@ -397,9 +397,9 @@ def test_several_processes_with_inline_services_lose_nothing(tmp_path: Path) -> 
     t = hw.HudiTable.open(str(path))
     assert values_by_city_id(t.to_arrow()) == model
     assert values_by_city_id(hudi_rs(path)) == model
-    actions = {i.action for i in t.timeline}
+    actions = {i.action for i in t.timeline()}
     assert "commit" in actions  # compactions ran (and completed) among the writers
-    assert not [i for i in t.timeline if i.state is not hw.State.COMPLETED]
+    assert not [i for i in t.timeline() if i.state is not hw.State.COMPLETED]
 
 
 def test_local_listing_skips_a_file_removed_while_listing(
@@ -497,7 +497,7 @@ def test_readers_ignore_heartbeats_and_locks(tmp_path: Path) -> None:
         storage.write_bytes(f".hoodie/.aux/.locks/{name}", b'{"host": "gone", "pid": 1}')
     assert values_by_city_id(hudi_rs(path)) == expected
     assert values_by_city_id(hw.HudiTable.open(str(path)).to_arrow()) == expected
-    assert [i.state for i in hw.HudiTable.open(str(path)).timeline] == [hw.State.COMPLETED]
+    assert [i.state for i in hw.HudiTable.open(str(path)).timeline()] == [hw.State.COMPLETED]
 
 
 def test_heartbeat_age_on_stores_without_modified(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -52,7 +52,7 @@ def test_killed_write_is_rolled_back_by_the_next(
         crash_at(m, step, nth)
         with pytest.raises(Crash):
             t.upsert(FAILING)
-    (failed,) = [i for i in t.timeline if not i.is_completed]
+    (failed,) = [i for i in t.timeline() if not i.is_completed]
     # Readers ignore the failed write before any rollback.
     assert values_by_city_id(t.to_arrow()) == committed
     assert values_by_city_id(hudi_rs(path)) == committed
@@ -62,7 +62,7 @@ def test_killed_write_is_rolled_back_by_the_next(
     committed[("sf", "b")] = 10
     assert values_by_city_id(t.to_arrow()) == committed
     assert values_by_city_id(hudi_rs(path)) == committed
-    timeline = t.timeline
+    timeline = t.timeline()
     assert all(i.is_completed for i in timeline)
     assert failed.time not in {i.time for i in timeline}
     rollbacks = [i for i in timeline if i.action == "rollback"]
@@ -111,7 +111,7 @@ def test_killed_rollback_is_finished_by_the_next(
         crash_at(m, "before_completed")
         with pytest.raises(Crash):
             t.upsert(FAILING)
-    (failed,) = [i for i in t.timeline if not i.is_completed]
+    (failed,) = [i for i in t.timeline() if not i.is_completed]
 
     # The rollback dies after its plan and inflight files, before its metadata.
     real = avro_ocf.write_single_record  # what rollback writes its metadata with
@@ -127,15 +127,15 @@ def test_killed_rollback_is_finished_by_the_next(
         m.setattr(rollback_module, "write_single_record", dying)
         with pytest.raises(Crash):
             t.rollback_failed()
-    pending = [i for i in t.timeline if not i.is_completed]
+    pending = [i for i in t.timeline() if not i.is_completed]
     assert {i.action for i in pending} == {"rollback", "deltacommit"}
     assert values_by_city_id(t.to_arrow()) == committed
     assert values_by_city_id(hudi_rs(path)) == committed
 
     done = t.rollback_failed()
     assert failed.time in {i.time for i in done}
-    assert all(i.is_completed for i in t.timeline)
-    assert [i.action for i in t.timeline].count("rollback") == 1
+    assert all(i.is_completed for i in t.timeline())
+    assert [i.action for i in t.timeline()].count("rollback") == 1
     assert values_by_city_id(t.to_arrow()) == committed
     assert values_by_city_id(hudi_rs(path)) == committed
     # Running it again finds nothing more to do.

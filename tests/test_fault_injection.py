@@ -141,7 +141,7 @@ def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
         crash_at(m, "before_completed")
         with pytest.raises(Crash):
             table.upsert(pa.Table.from_pylist(faults.UPSERT_ROWS, schema=faults.SCHEMA))
-    (failed,) = [i for i in table.timeline if not i.is_completed]
+    (failed,) = [i for i in table.timeline() if not i.is_completed]
     for state_file in (path / ".hoodie").glob(f"{failed.time}.deltacommit.*"):
         state_file.unlink()  # gone from the timeline, never rolled back
     found = "\n".join(faults.neutralised(path))

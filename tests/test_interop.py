@@ -160,7 +160,9 @@ def run_workload(ops: list[tuple[str, list[dict[str, Any]]]], options: hw.TableO
             assert (result.num_inserted, result.num_updated, result.num_deleted) == counts
             model.remember(result.instant_time)
             _follow_small_file_merges(path, result, model)
-            compactions = sum(1 for i in table.timeline if i.action == "commit" and i.is_completed)
+            compactions = sum(
+                1 for i in table.timeline() if i.action == "commit" and i.is_completed
+            )
             if compactions > model.compactions:
                 model.compacted(compactions)  # an inline compaction ran after the write
             check_reads(path, table, model)

@@ -83,7 +83,7 @@ def test_stats_count_files_bytes_and_base_rows(table: hw.HudiTable) -> None:
 
 
 def test_commit_metadata(table: hw.HudiTable) -> None:
-    first, second = [i for i in table.timeline if i.action == "deltacommit"]
+    first, second = [i for i in table.timeline() if i.action == "deltacommit"]
     md = table.commit_metadata(first.time)
     assert md.operation_type == "UPSERT"
     assert sorted(md.partition_to_write_stats) == ["city=la", "city=sf"]

@@ -65,7 +65,7 @@ def test_three_hundred_commits_with_all_services(tmp_path: Path) -> None:
             result = t.upsert(pa.Table.from_pylist(rows, schema=SCHEMA))
             model.upsert(rows, result.instant_time)
         # Archival trims old compactions from the active timeline: count new ones by time.
-        done = {i.time for i in t.timeline if i.action == "commit" and i.is_completed}
+        done = {i.time for i in t.timeline() if i.action == "commit" and i.is_completed}
         if done - seen:
             seen |= done
             model.compacted(model.compactions + 1)
@@ -80,7 +80,7 @@ def test_three_hundred_commits_with_all_services(tmp_path: Path) -> None:
 
 
 def _check_bounded(path: Path, t: hw.HudiTable) -> None:
-    timeline = t.timeline
+    timeline = t.timeline()
     writes = [i for i in timeline if i.action in ("deltacommit", "commit")]
     assert len(writes) <= OPTIONS.archive_max_instants, [str(i) for i in timeline]
     assert all(i.is_completed for i in timeline)

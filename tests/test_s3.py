@@ -360,4 +360,4 @@ def test_several_writer_processes_on_s3(s3: dict[str, Any]) -> None:
     table = hw.HudiTable.open(uri, storage_options=s3)
     got = {(r["city"], r["id"]): r["ts"] for r in table.to_arrow().to_pylist()}
     assert got == model
-    assert all(i.state is hw.State.COMPLETED for i in table.timeline)
+    assert all(i.state is hw.State.COMPLETED for i in table.timeline())

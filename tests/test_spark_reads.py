@@ -283,7 +283,7 @@ def _build_services(path: Path) -> Workload:
         if round_ == 2:
             wl.delete([simple_row(rng, "k04", "p0", ts)])
     wl.upsert([simple_row(rng, f"k{i:02d}", ["p0", "p1"][i % 2], 20) for i in (3, 6, 40)])
-    timeline = wl.table.timeline
+    timeline = wl.table.timeline()
     assert any(i.action == "commit" for i in timeline), "a compaction ran"
     assert any(i.action == "clean" for i in timeline), "a clean ran"
     assert (path / ".hoodie" / "archived").is_dir() and any(
@@ -304,7 +304,7 @@ def _build_crashed(path: Path) -> Workload:
         with pytest.raises(Crash):
             wl.table.upsert(batch)
     wl.upsert([simple_row(rng, f"k{i}", f"p{i % 2}", 4) for i in (3, 30)])
-    assert any(i.action == "rollback" for i in wl.table.timeline), "the next write rolled back"
+    assert any(i.action == "rollback" for i in wl.table.timeline()), "the next write rolled back"
     wl.delete([simple_row(rng, "k0", "p0", 5)])
     return wl
 
@@ -320,7 +320,7 @@ def _build_pending_compaction(path: Path) -> Workload:
     wl.upsert([simple_row(rng, f"k{i}", f"p{i % 2}", 3) for i in (0, 3)])
     wl.delete([simple_row(rng, "k1", "p1", 4)])
     wl.upsert([simple_row(rng, f"k{i}", f"p{i % 2}", 5) for i in (2, 1)])
-    assert wl.table.timeline[-1].time > plan.scheduled[0]
+    assert wl.table.timeline()[-1].time > plan.scheduled[0]
     return wl
 
 

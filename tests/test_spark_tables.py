@@ -107,7 +107,7 @@ def test_continue_spark_table(zip_name: str, unpack_fixture: Any) -> None:
     gold = pq.read_table(gold_file[0]) if gold_file else None
 
     table = hw.HudiTable.open(path)
-    schema = table.schema
+    schema = table.schema()
     columns = schema.names
     props = table.properties
     key_fields = props["hoodie.table.recordkey.fields"].split(",")
@@ -385,7 +385,7 @@ def _build_services(spark: SparkHudi, path: Path) -> None:
     spark.sql(f"call run_clustering(path => '{path}')")
     spark.write(path, _data([2, 3, 17], 5), _options("serviced", "upsert"))
     spark.write(path, _data([6, 16], 6), _options("serviced", "delete"))
-    actions = {i.action for i in hw.HudiTable.open(str(path)).timeline if i.is_completed}
+    actions = {i.action for i in hw.HudiTable.open(str(path)).timeline() if i.is_completed}
     assert {"commit", "replacecommit"} <= actions, f"compaction and clustering ran: {actions}"
 
 

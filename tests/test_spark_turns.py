@@ -190,12 +190,12 @@ class Turns:
 
     def latest_delta_commit(self) -> str:
         table = hw.HudiTable.open(str(self.path))
-        done = [i.time for i in table.timeline if i.action == "deltacommit" and i.is_completed]
+        done = [i.time for i in table.timeline() if i.action == "deltacommit" and i.is_completed]
         return done[-1]
 
     def note_commits(self) -> None:
         """Every completed (delta) commit that was ever on the active timeline."""
-        for i in self.wl.table.timeline:
+        for i in self.wl.table.timeline():
             if i.action in ("commit", "deltacommit") and i.is_completed:
                 self.commits_seen.add(i.time)
 
@@ -235,7 +235,7 @@ class Turns:
         assert all(r["state"] == "COMPLETED" for r in done), done
         # Spark's datasource writes compact inline every 5 delta commits by default: either
         # that or the procedure compacted every log Spark and hudiwrite wrote
-        timeline = hw.HudiTable.open(str(self.path)).timeline
+        timeline = hw.HudiTable.open(str(self.path)).timeline()
         latest = {
             a: max(i.time for i in timeline if i.action == a) for a in ("commit", "deltacommit")
         }
@@ -276,7 +276,7 @@ class Turns:
         self.note_commits()
         active = {
             i.time
-            for i in self.wl.table.timeline
+            for i in self.wl.table.timeline()
             if i.action in ("commit", "deltacommit") and i.is_completed
         }
         shown = self.spark.sql(f"call show_commits(table => '{self.table_name}', limit => 1000)")
@@ -361,5 +361,5 @@ def test_spark_and_hudiwrite_take_turns(
             turns.hudiwrite_services()
             turns.check_snapshots(f"round {round_}: hudiwrite's services")
             turns.check_procedures(f"round {round_}: hudiwrite's services")
-        archived = turns.commits_seen - {i.time for i in turns.wl.table.timeline}
+        archived = turns.commits_seen - {i.time for i in turns.wl.table.timeline()}
         assert archived, "hudiwrite archived commits during the rounds"

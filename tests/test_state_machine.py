@@ -736,7 +736,7 @@ class HudiMachine(RuleBasedStateMachine):
         return hw.HudiTable.open(str(self.path))
 
     def _timeline(self) -> tuple[hw.Instant, ...]:
-        return self.wl.table.timeline
+        return self.wl.table.timeline()
 
     def _archived(self) -> list[ArchivedInstant]:
         return read_archived(self.wl.table._meta)

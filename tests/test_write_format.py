@@ -309,7 +309,7 @@ def test_table_services_on_memory_filesystem() -> None:
         t.upsert(_rows(ids, i, cities))
         model |= {(k, c): i for k, c in zip(ids, cities, strict=True)}
     assert {(r["id"], r["city"]): r["ts"] for r in t.to_arrow().to_pylist()} == model
-    actions = [i.action for i in t.timeline]
+    actions = [i.action for i in t.timeline()]
     assert "commit" in actions and "clean" in actions  # compacted and cleaned inline
     assert len(actions) <= 3
     assert fs.find("/hudiwrite-services/t/.hoodie/archived")

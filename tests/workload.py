@@ -139,7 +139,7 @@ class Workload:
             )
         self.input_schema = schema
         self._last_compaction = ""
-        self.schema = self.table.schema  # the canonical Arrow types the table stores
+        self.schema = self.table.schema()  # the canonical Arrow types the table stores
         self.model = TableModel(
             self.schema.names, layout.key_of, layout.partition_of, ordering, merge=merge
         )
@@ -218,7 +218,7 @@ class Workload:
     def _follow_compactions(self) -> None:
         """Compactions that completed since the last look (archival removes old ones from
         the timeline, so they are told apart by time, not counted)."""
-        done = [i.time for i in self.table.timeline if i.action == "commit" and i.is_completed]
+        done = [i.time for i in self.table.timeline() if i.action == "commit" and i.is_completed]
         if done and done[-1] > self._last_compaction:
             self._last_compaction = done[-1]
             self.model.compacted(self.model.compactions + 1)
