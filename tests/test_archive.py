@@ -70,8 +70,8 @@ def _create_partitioned_by_p(path: Path, **extra: Any) -> hw.HudiTable:
 
 
 def _meta(t: hw.HudiTable) -> MetaClient:
-    meta: MetaClient = t._meta
-    return meta
+    # internal on purpose: run_archive and the archive readers take the meta client
+    return t._meta
 
 
 def _commit(t: hw.HudiTable, n: int) -> str:
@@ -304,8 +304,7 @@ def test_pending_compaction_stops_archival(tmp_path: Path) -> None:
     path = tmp_path / "t"
     t = _create_partitioned_by_p(path)
     times = [_commit(t, n) for n in range(5)]
-    meta = _meta(t)
-    tc = CLOCK.next(after=meta.timeline().last_time())
+    tc = CLOCK.next(after=t.timeline()[-1].time)
     plan = {
         "operations": [],
         "extraMetadata": {},
@@ -318,7 +317,7 @@ def test_pending_compaction_stops_archival(tmp_path: Path) -> None:
     )
     times += [_commit(t, n) for n in range(5, 10)]
 
-    result = run_archive(meta, ArchiveSettings(min_instants=2, max_instants=4))
+    result = run_archive(_meta(t), ArchiveSettings(min_instants=2, max_instants=4))
     # Java's oldestCommitToRetain: the last completed commit before the pending compaction
     archived = sorted({i.time for i in result.archived})
     assert archived == times[:4]
@@ -342,7 +341,7 @@ def test_inflight_write_stops_archival(tmp_path: Path, monkeypatch: pytest.Monke
         m.setattr(transaction._Transaction, "abort", lambda self: None)
         with pytest.raises(KeyboardInterrupt):
             _commit(t, 99)
-    (failed,) = [i for i in _meta(t).timeline().pending]
+    (failed,) = [i for i in t.timeline() if not i.is_completed]
     times += [_commit(t, n) for n in range(4, 10)]
     before = _hw_rows(path)
     assert before == _rs_rows(path)
@@ -361,10 +360,10 @@ def test_clean_bounds_archival_and_cleans_go_along(tmp_path: Path) -> None:
     t = _create_partitioned_by_p(path)
     meta = _meta(t)
     times = [_commit(t, n) for n in range(2)]
-    early_clean = CLOCK.next(after=meta.timeline().last_time())
+    early_clean = CLOCK.next(after=t.timeline()[-1].time)
     _clean_files(path, early_clean, earliest=times[0], last=times[1])
     times += [_commit(t, n) for n in range(2, 10)]
-    late_clean = CLOCK.next(after=meta.timeline().last_time())
+    late_clean = CLOCK.next(after=t.timeline()[-1].time)
     _clean_files(path, late_clean, earliest=times[5], last=times[9])
 
     result = run_archive(meta, ArchiveSettings(min_instants=2, max_instants=4))

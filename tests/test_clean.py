@@ -28,11 +28,17 @@ from hudiwrite.services.clean import (
 from hudiwrite.services.settings import CleanSettings
 from hudiwrite.storage import FileInfo, Storage
 from hudiwrite.timeline.layout import LAYOUT_V6
+from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.timeline import Timeline
 from tests.helpers import batch, create, hudi_rs, versions_by_id
 
 COMMITS_2 = CleanSettings("keep_latest_commits", 2)
 VERSIONS_1 = CleanSettings("keep_latest_file_versions", 1)
+
+
+def _meta(t: hw.HudiTable) -> MetaClient:
+    # internal on purpose: run_clean and the planner take it, with settings not the table's
+    return t._meta
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
@@ -149,7 +155,7 @@ def test_keep_latest_commits_deletes_exactly_the_old_slices(tmp_path: Path) -> N
     as_of_before = {c: _rows(t.to_arrow(as_of=c)) for c in retained}
     incremental_before = _rows(t.read_incremental(earliest))
 
-    result = run_clean(t._meta, COMMITS_2)
+    result = run_clean(_meta(t), COMMITS_2)
 
     assert result.instant_time is not None and result.instant_time > tp
     assert result.earliest_retained == earliest
@@ -222,7 +228,7 @@ def test_keep_latest_commits_deletes_exactly_the_old_slices(tmp_path: Path) -> N
     # (hudi-rs reads the pending compaction's new logs only once it completed.)
     assert _user_rows(hudi_rs(path)) == _user_rows(pa.Table.from_pylist(before))
     cleans = _cleans(path)
-    again = run_clean(t._meta, CleanSettings("keep_latest_commits", 5))
+    again = run_clean(_meta(t), CleanSettings("keep_latest_commits", 5))
     assert again.instant_time is None and again.files_deleted == ()
     assert _cleans(path) == cleans
 
@@ -239,7 +245,7 @@ def test_keep_latest_file_versions_keeps_one_slice_per_group(tmp_path: Path) -> 
         newest[group] = max(instant, newest.get(group, instant))
     assert len({i for g, i in before_files.values() if g.startswith("city=sf")}) == 4
 
-    result = run_clean(t._meta, VERSIONS_1)
+    result = run_clean(_meta(t), VERSIONS_1)
 
     after_files = _data_files(path)
     assert set(after_files) == {r for r, (g, i) in before_files.items() if i == newest[g]}
@@ -263,21 +269,21 @@ def test_nothing_to_clean_writes_no_instant(tmp_path: Path) -> None:
     t.upsert(batch(["a", "b"], 1))
     t.upsert(batch(["a"], 2))
     # Two commits, two retained: no earliest commit to retain at all.
-    assert run_clean(t._meta, COMMITS_2) == hw.CleanResult(None, "keep_latest_commits", None, ())
+    assert run_clean(_meta(t), COMMITS_2) == hw.CleanResult(None, "keep_latest_commits", None, ())
     # More commits than retained, but every file group has a single slice.
     t.upsert(batch(["b"], 3))
-    single = run_clean(t._meta, COMMITS_2)
+    single = run_clean(_meta(t), COMMITS_2)
     assert single.instant_time is None and single.files_deleted == ()
     assert single.earliest_retained == _completed_commits(path)[-2]
-    assert run_clean(t._meta, VERSIONS_1).instant_time is None
+    assert run_clean(_meta(t), VERSIONS_1).instant_time is None
     assert _cleans(path) == []
 
     t.compact()
     t.upsert(batch(["a"], 4))
     t.upsert(batch(["a"], 5))
-    first = run_clean(t._meta, COMMITS_2)
+    first = run_clean(_meta(t), COMMITS_2)
     assert first.instant_time is not None and first.files_deleted
-    second = run_clean(t._meta, COMMITS_2)
+    second = run_clean(_meta(t), COMMITS_2)
     assert second.instant_time is None and second.files_deleted == ()
     assert _cleans(path) == [
         f"{first.instant_time}.clean",
@@ -307,7 +313,7 @@ def test_interrupted_clean_is_finished_by_the_next_run(
 
     monkeypatch.setattr(Storage, "delete_if_present", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
-        run_clean(t._meta, COMMITS_2)
+        run_clean(_meta(t), COMMITS_2)
     monkeypatch.setattr(Storage, "delete_if_present", real_delete)
 
     (pending,) = {n.split(".")[0] for n in _cleans(path)}
@@ -316,7 +322,7 @@ def test_interrupted_clean_is_finished_by_the_next_run(
     assert first_deleted not in _data_files(path)
     assert _rows(t.to_arrow()) == before
 
-    result = run_clean(t._meta, COMMITS_2)
+    result = run_clean(_meta(t), COMMITS_2)
     assert result.instant_time == pending
     plan = _decode(
         (path / ".hoodie" / f"{pending}.clean.requested").read_bytes(), "HoodieCleanerPlan"
@@ -335,7 +341,7 @@ def test_interrupted_clean_is_finished_by_the_next_run(
     assert md["totalFilesDeleted"] == len(planned) - 1
     assert _rows(t.to_arrow()) == before
     assert _user_rows(hudi_rs(path)) == _user_rows(pa.Table.from_pylist(before))
-    assert run_clean(t._meta, COMMITS_2).instant_time is None
+    assert run_clean(_meta(t), COMMITS_2).instant_time is None
 
 
 def test_clean_interrupted_before_inflight_runs_from_its_plan(
@@ -346,7 +352,7 @@ def test_clean_interrupted_before_inflight_runs_from_its_plan(
     _history(t, rounds=3)
     t.upsert(batch(["c"], 9))
     before_files = set(_data_files(path))
-    meta = t._meta
+    meta = _meta(t)
     real_write = type(meta).write_instant
 
     def no_inflight(self: Any, instant: hw.Instant, content: bytes = b"") -> None:
@@ -387,7 +393,7 @@ def test_pending_compaction_input_slice_survives_keep_latest_versions(tmp_path: 
     assert sorted(set(sf.values()))[-2:] == [base, tp]
     assert len(set(sf.values())) == 4  # two older slices to delete
 
-    result = run_clean(t._meta, VERSIONS_1)
+    result = run_clean(_meta(t), VERSIONS_1)
 
     left = {r: i for r, (g, i) in _data_files(path).items() if g.startswith("city=sf")}
     # The compaction's own slice counts as the version kept, and its input is protected.
@@ -501,7 +507,7 @@ def test_incremental_cleaning_lists_written_partitions_and_misses_nothing(tmp_pa
     import random
 
     t = create(tmp_path / "t")
-    meta = t._meta
+    meta = _meta(t)
     rng = random.Random(3)
     cities = [f"c{i}" for i in range(6)]
     incremental_seen = False

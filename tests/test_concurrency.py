@@ -209,7 +209,7 @@ def test_a_write_rolled_back_under_it_does_not_commit(
 
     def rolled_back_meanwhile(self: Any, prepared: Any) -> Any:
         stats = real(self, prepared)
-        meta = t._meta
+        meta = t._meta  # internal on purpose: the other writer's rollback, injected here
         timeline = meta.timeline()
         (mine,) = [i for i in timeline.pending_writes if i.time == self.instant_time]
         rollback_instant(meta, mine)  # what the other writer does

@@ -70,7 +70,7 @@ def test_files_this_process_wrote_are_not_read_back(
     base_files = [f for f in written if f.endswith(".parquet")]
     assert len(base_files) == 3
     for rel in base_files:
-        entry = simple.KEY_CACHE.get(t._meta.storage.qualified(rel))
+        entry = simple.KEY_CACHE.get(Storage(t.uri).qualified(rel))
         assert entry is not None, rel
         on_disk = pq.read_table(tmp_path / "t" / rel, columns=["_hoodie_record_key"])
         assert entry.keys.equals(on_disk.column(0).combine_chunks())

@@ -88,7 +88,7 @@ def _check_bounded(path: Path, t: hw.HudiTable) -> None:
         p.name.startswith(".commits_.archive.") for p in (path / ".hoodie/archived").iterdir()
     )
 
-    meta = t._meta
+    meta = t._meta  # internal: file_slices() lists the latest slices, this needs all kept
     tl = meta.timeline()
     view = FileSystemView.load(meta.storage, tl, None)
     referenced: set[str] = set()

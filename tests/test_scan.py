@@ -56,7 +56,7 @@ def _table(path: Path, payload: str, rng: random.Random) -> hw.HudiTable:
 def test_pieces_of_a_slice_are_the_slice(tmp_path: Path, payload: str) -> None:
     rng = random.Random(11)
     t = _table(tmp_path / "t", payload, rng)
-    meta = t._meta
+    meta = t._meta  # internal on purpose: read_slice and iter_slice are tested directly
     timeline = meta.timeline()
     view = FileSystemView.load(meta.storage, timeline, None)
     schema = t.schema_with_meta

@@ -317,7 +317,7 @@ def _spark_slice(row: dict[str, Any]) -> Slice:
 
 def hudiwrite_slices(table: hw.HudiTable) -> set[Slice]:
     """Every file slice of hudiwrite's file-system view (all versions the cleaner kept)."""
-    meta = table._meta
+    meta = table._meta  # internal: file_slices() lists the latest slices, this needs all kept
     view = FileSystemView.load(meta.storage, meta.timeline())
     out = set()
     for partition in view.partitions:

@@ -739,7 +739,7 @@ class HudiMachine(RuleBasedStateMachine):
         return self.wl.table.timeline()
 
     def _archived(self) -> list[ArchivedInstant]:
-        return read_archived(self.wl.table._meta)
+        return read_archived(self.wl.table._meta)  # internal: no public archived timeline
 
     def _pending_compaction(self) -> bool:
         return any(i.action == "compaction" and not i.is_completed for i in self._timeline())
@@ -824,7 +824,7 @@ class HudiMachine(RuleBasedStateMachine):
                 # slices of every commit but the latest may be gone: none is safe to travel to
                 self.floor = len(times)
             else:
-                meta = self.wl.table._meta
+                meta = self.wl.table._meta  # internal: no public view of the clean's retention
                 retained = meta.earliest_clean_retained(meta.timeline())
                 if retained is not None:
                     first = next((n for n, t in enumerate(times) if t >= retained), len(times))

@@ -240,7 +240,7 @@ class Workload:
     def first_readable(self) -> int:
         """History index of the oldest commit time travel may still reach: the latest
         clean's earliest retained commit (readers refuse anything older, as Java does)."""
-        meta = self.table._meta
+        meta = self.table._meta  # internal: no public view of the clean's retention
         retained = meta.earliest_clean_retained(meta.timeline())
         if retained is None:
             return 0
