@@ -5,18 +5,16 @@ data only, in hudiwrite and hudi-rs. A rollback killed midway is finished by the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import fastavro
 import pytest
 
 import hudiwrite as hw
-from hudiwrite.formats import avro_ocf
 from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.hudi_avro_schemas import parsed
 from hudiwrite.formats.logblock.frame import BlockType, HeaderKey
 from hudiwrite.formats.logfile import LogFileBlock, read_blocks
-from hudiwrite.services import rollback as rollback_module
+from hudiwrite.timeline.service_metadata import RollbackMetadata
 from tests.crash import CRASH_POINTS, Crash, crash_at
 from tests.helpers import NO_SERVICES, batch, create, hudi_rs, values_by_city_id
 
@@ -114,17 +112,11 @@ def test_killed_rollback_is_finished_by_the_next(
     (failed,) = [i for i in t.timeline() if not i.is_completed]
 
     # The rollback dies after its plan and inflight files, before its metadata.
-    real = avro_ocf.write_single_record  # what rollback writes its metadata with
-    calls = {"n": 0}
-
-    def dying(schema: Any, record: Any, **kw: Any) -> bytes:
-        calls["n"] += 1
-        if calls["n"] == 2:  # the second record written is the rollback metadata
-            raise Crash("rollback killed")
-        return real(schema, record, **kw)
+    def dying(self: RollbackMetadata) -> bytes:
+        raise Crash("rollback killed")
 
     with monkeypatch.context() as m:
-        m.setattr(rollback_module, "write_single_record", dying)
+        m.setattr(RollbackMetadata, "to_bytes", dying)
         with pytest.raises(Crash):
             t.rollback_failed()
     pending = [i for i in t.timeline() if not i.is_completed]

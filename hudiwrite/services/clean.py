@@ -25,20 +25,24 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Collection, Mapping
-from typing import Any, Final
+from typing import Final
 
 import attrs
 
 from hudiwrite.exceptions import CorruptTableError, InvalidOptionError
-from hudiwrite.formats.avro_ocf import read_single_record, write_single_record
-from hudiwrite.formats.hudi_avro_schemas import parsed, schema_json
 from hudiwrite.model.filegroup import FileGroup, FileSlice
-from hudiwrite.model.naming import join_partition
 from hudiwrite.read.fsview import FileSystemView
 from hudiwrite.services.settings import CleanResult, CleanSettings
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
+from hudiwrite.timeline.service_metadata import (
+    ActionInstant,
+    CleanerPlan,
+    CleanMetadata,
+    CleanPartitionMetadata,
+    SavepointMetadata,
+)
 from hudiwrite.timeline.timeline import Timeline
 
 __all__ = [
@@ -52,9 +56,6 @@ __all__ = [
 
 KEEP_LATEST_COMMITS: Final = "KEEP_LATEST_COMMITS"
 KEEP_LATEST_FILE_VERSIONS: Final = "KEEP_LATEST_FILE_VERSIONS"
-#: CleanPlanner.LATEST_CLEAN_PLAN_VERSION and CleanerUtils.LATEST_CLEAN_METADATA_VERSION.
-PLAN_VERSION: Final = 2
-METADATA_VERSION: Final = 2
 
 
 def java_policy(policy: str) -> str:
@@ -70,7 +71,8 @@ def java_policy(policy: str) -> str:
 
 @attrs.frozen
 class CleanPlan:
-    """What one clean deletes.
+    """What one clean deletes, as the planner decides it (the record a clean instant holds
+    is :class:`CleanerPlan`, made by :func:`cleaner_plan`).
 
     ``files`` maps each partition with something to delete to the paths (relative to the
     base path) of the files to delete, in the order Java lists them: per file group the
@@ -289,13 +291,13 @@ def savepointed_files(meta: MetaClient, timeline: Timeline) -> frozenset[str]:
     for instant in timeline.completed:
         if instant.action != Action.SAVEPOINT:
             continue
-        record = read_single_record(
-            meta.read_instant(instant), reader_schema=parsed("HoodieSavepointMetadata")
+        metadata = SavepointMetadata.from_bytes_or_none(
+            meta.read_instant(instant), meta.instant_path(instant)
         )
-        if record is None:
+        if metadata is None:
             continue
-        for part in (record.record.get("partitionMetadata") or {}).values():
-            names.update(str(n) for n in part.get("savepointDataFile") or [])
+        for files in metadata.data_files.values():
+            names.update(files)
     return frozenset(names)
 
 
@@ -324,50 +326,21 @@ def plan_table_clean(
     )
 
 
-def plan_record(plan: CleanPlan, storage: Storage) -> dict[str, Any]:
-    """The ``HoodieCleanerPlan`` Java's CleanPlanActionExecutor.requestClean writes."""
+def cleaner_plan(plan: CleanPlan, storage: Storage) -> CleanerPlan:
+    """The plan Java's CleanPlanActionExecutor.requestClean writes for ``plan``: paths in
+    full, as Hadoop's listing qualifies them (file:/..., s3a://...)."""
     earliest = plan.earliest_retained
-    return {
-        "earliestInstantToRetain": (
-            None
-            if earliest is None
-            else {
-                "timestamp": earliest.time,
-                "action": earliest.action,
-                "state": earliest.state.name,
-            }
-        ),
-        "lastCompletedCommitTimestamp": plan.last_completed_commit,
-        "policy": plan.policy,
-        # Deprecated field: Java passes an empty map.
-        "filesToBeDeletedPerPartition": {},
-        "version": PLAN_VERSION,
-        # Full paths as Hadoop's listing qualifies them (file:/..., s3a://...).
-        "filePathsToBeDeletedPerPartition": {
-            partition: [
-                {"filePath": storage.qualified(f), "isBootstrapBaseFile": False} for f in fs
-            ]
-            for partition, fs in sorted(plan.files.items())
+    return CleanerPlan(
+        policy=plan.policy,
+        earliest_instant_to_retain=None if earliest is None else ActionInstant.of(earliest),
+        last_completed_commit=plan.last_completed_commit,
+        file_paths={
+            partition: tuple(storage.qualified(f) for f in files)
+            for partition, files in sorted(plan.files.items())
         },
-        "partitionsToBeDeleted": [],
         # 0.15 prepareExtraMetadata: an empty map when no savepoint exists.
-        "extraMetadata": {},
-    }
-
-
-def _plan_files(record: Mapping[str, Any], storage: Storage) -> dict[str, list[str]]:
-    """partition -> full paths to delete; a version-1 plan (file names) is migrated as
-    CleanPlanV2MigrationHandler does."""
-    paths = record.get("filePathsToBeDeletedPerPartition")
-    if paths:
-        return {
-            p: [str(info["filePath"]) for info in infos if info.get("filePath")]
-            for p, infos in paths.items()
-        }
-    names = record.get("filesToBeDeletedPerPartition") or {}
-    return {
-        p: [storage.qualified(join_partition(p, str(n))) for n in ns] for p, ns in names.items()
-    }
+        extra_metadata={},
+    )
 
 
 # -- execution -------------------------------------------------------------------------------
@@ -387,22 +360,44 @@ def _delete(storage: Storage, rel: str) -> bool:
 
 
 def _execute(
-    meta: MetaClient, instant_time: str, state: State, plan_bytes: bytes, policy: str
+    meta: MetaClient, instant: Instant, plan_bytes: bytes, where: str, policy: str
 ) -> _Done:
-    """Run a clean plan from ``requested`` or ``inflight`` to completed
-    (CleanActionExecutor.runClean)."""
-    started = time.monotonic()
-    storage = meta.storage
-    record = read_single_record(plan_bytes, reader_schema=parsed("HoodieCleanerPlan"))
-    if record is None:
-        raise CorruptTableError(f"clean plan of {instant_time} is empty")
-    plan = record.record
-    if state is State.REQUESTED:
-        meta.write_instant(Instant(instant_time, Action.CLEAN, State.INFLIGHT), plan_bytes)
+    """Run the clean plan ``plan_bytes`` (read from file ``where``) of a requested or
+    inflight clean ``instant`` to completed (CleanActionExecutor.runClean).
 
-    partitions: dict[str, Any] = {}
+    Raises CorruptTableError naming the file when the plan does not decode or names a path
+    outside the table; OSError when a delete fails."""
+    started = time.monotonic()
+    plan = CleanerPlan.from_bytes(plan_bytes, where)
+    if instant.state is State.REQUESTED:
+        meta.write_instant(instant.with_state(State.INFLIGHT), plan_bytes)
+    partitions, deleted = _delete_planned(meta.storage, plan, where, policy)
+    earliest = plan.earliest_instant_to_retain
+    earliest_time = earliest.timestamp if earliest is not None else None
+    # CleanerUtils.convertCleanMetadata; HoodieCleanStat records a missing instant as "".
+    metadata = CleanMetadata(
+        start_clean_time=instant.time,
+        time_taken_ms=int((time.monotonic() - started) * 1000),
+        total_files_deleted=len(deleted),
+        earliest_commit_to_retain=earliest_time or "",
+        last_completed_commit=plan.last_completed_commit,
+        partition_metadata=partitions,
+        extra_metadata=plan.extra_metadata,
+    )
+    # FileExistsError: another process finished this clean first (checkIfOtherWriterCommitted).
+    with contextlib.suppress(FileExistsError):
+        meta.write_instant(instant.with_state(State.COMPLETED), metadata.to_bytes())
+    return _Done(instant.time, earliest_time, tuple(deleted))
+
+
+def _delete_planned(
+    storage: Storage, plan: CleanerPlan, where: str, policy: str
+) -> tuple[dict[str, CleanPartitionMetadata], list[str]]:
+    """Delete the plan's files; returns per partition what was tried, deleted and found gone,
+    and the paths (relative to the base path) deleted."""
+    partitions: dict[str, CleanPartitionMetadata] = {}
     deleted: list[str] = []
-    for partition, paths in _plan_files(plan, storage).items():
+    for partition, paths in plan.paths_by_partition(storage.qualified).items():
         patterns: list[str] = []
         success: list[str] = []
         failed: list[str] = []
@@ -410,7 +405,7 @@ def _execute(
             try:
                 rel = storage.relative(path)
             except ValueError as exc:
-                raise CorruptTableError(f"clean plan: {exc}") from exc
+                raise CorruptTableError(f"{where}: cleaner plan: {exc}") from exc
             name = rel.rsplit("/", 1)[-1]
             patterns.append(name)
             if _delete(storage, rel):
@@ -418,51 +413,31 @@ def _execute(
                 deleted.append(rel)
             else:
                 failed.append(name)  # gone already: a retried clean (Java records it so)
-        partitions[partition] = {
-            "partitionPath": partition,
-            "policy": policy,
-            "deletePathPatterns": patterns,
-            "successDeleteFiles": success,
-            "failedDeleteFiles": failed,
-            "isPartitionDeleted": False,
-        }
-
-    earliest = plan.get("earliestInstantToRetain")
-    earliest_time = str(earliest["timestamp"]) if earliest else None
-    # CleanerUtils.convertCleanMetadata; HoodieCleanStat records a missing instant as "".
-    metadata = {
-        "startCleanTime": instant_time,
-        "timeTakenInMillis": int((time.monotonic() - started) * 1000),
-        "totalFilesDeleted": len(deleted),
-        "earliestCommitToRetain": earliest_time or "",
-        "lastCompletedCommitTimestamp": plan.get("lastCompletedCommitTimestamp") or "",
-        "partitionMetadata": partitions,
-        "version": METADATA_VERSION,
-        "bootstrapPartitionMetadata": {},
-        "extraMetadata": plan.get("extraMetadata"),
-    }
-    data = write_single_record(schema_json("HoodieCleanMetadata"), metadata)
-    # FileExistsError: another process finished this clean first (checkIfOtherWriterCommitted).
-    with contextlib.suppress(FileExistsError):
-        meta.write_instant(Instant(instant_time, Action.CLEAN, State.COMPLETED), data)
-    return _Done(instant_time, earliest_time, tuple(deleted))
+        partitions[partition] = CleanPartitionMetadata(
+            partition_path=partition,
+            policy=policy,
+            delete_path_patterns=tuple(patterns),
+            success_delete_files=tuple(success),
+            failed_delete_files=tuple(failed),
+        )
+    return partitions, deleted
 
 
 def _finish_pending(meta: MetaClient, instant: Instant, policy: str) -> _Done | None:
     """Finish an interrupted clean from its plan; drop it if it holds no plan at all."""
     requested = Instant(instant.time, Action.CLEAN, State.REQUESTED)
-    data = b""
+    source, data = requested, b""
     if instant.state is State.INFLIGHT:
         # 0.x reads the plan from the inflight file (readCleanerInfoAsBytes), which holds it.
-        data = _read_or_empty(meta, instant)
+        source, data = instant, _read_or_empty(meta, instant)
     if not data:
-        data = _read_or_empty(meta, requested)
+        source, data = requested, _read_or_empty(meta, requested)
     if not data:
         # CleanActionExecutor.execute deletes empty pending clean instants.
         meta.storage.delete(meta.instant_path(instant.with_state(State.INFLIGHT)))
         meta.storage.delete(meta.instant_path(requested))
         return None
-    return _execute(meta, instant.time, instant.state, data, policy)
+    return _execute(meta, instant, data, meta.instant_path(source), policy)
 
 
 def _read_or_empty(meta: MetaClient, instant: Instant) -> bytes:
@@ -491,11 +466,10 @@ def run_clean(meta: MetaClient, settings: CleanSettings) -> CleanResult:
 
     plan = plan_table_clean(meta, timeline, settings, partitions_to_clean(meta, timeline, policy))
     if plan is not None:
-        data = write_single_record(
-            schema_json("HoodieCleanerPlan"), plan_record(plan, meta.storage)
-        )
+        data = cleaner_plan(plan, meta.storage).to_bytes()
         instant_time, _ = meta.reserve_instant(Action.CLEAN, data)
-        done.append(_execute(meta, instant_time, State.REQUESTED, data, policy))
+        requested = Instant(instant_time, Action.CLEAN, State.REQUESTED)
+        done.append(_execute(meta, requested, data, meta.instant_path(requested), policy))
 
     deleted = tuple(f for d in done for f in d.deleted)
     if not done:

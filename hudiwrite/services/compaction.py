@@ -18,14 +18,13 @@ import logging
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import attrs
+import pyarrow as pa
 
 from hudiwrite.concurrency.heartbeat import Heartbeat, commit_lock
 from hudiwrite.exceptions import CorruptTableError
-from hudiwrite.formats.avro_ocf import write_single_record
-from hudiwrite.formats.hudi_avro_schemas import schema_json
+from hudiwrite.formats.avro_schema import TableSchema
 from hudiwrite.formats.parquet import BaseFileWriter, with_file_name
 from hudiwrite.index.simple import remember_written_keys
 from hudiwrite.model.filegroup import BaseFile, FileSlice, LogFile
@@ -40,9 +39,11 @@ from hudiwrite.model.naming import (
 from hudiwrite.read.fsview import FileSystemView
 from hudiwrite.read.merge import MergeSettings, read_slice
 from hudiwrite.services.settings import CompactionResult, CompactionSettings
+from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.metadata import CommitMetadata, WriteStat
+from hudiwrite.timeline.service_metadata import CompactionOperation, CompactionPlan
 from hudiwrite.timeline.timeline import Timeline
 from hudiwrite.write.markers import IOType, Markers
 
@@ -50,7 +51,7 @@ __all__ = ["plan_operations", "run_compaction", "should_compact"]
 
 log = logging.getLogger("hudiwrite")
 
-PLAN_VERSION = 2  # operations name files, not paths
+_MB = 1024.0 * 1024.0
 
 
 # -- planning (pure) -------------------------------------------------------------------------
@@ -85,9 +86,11 @@ def should_compact(
     return False
 
 
-def plan_operations(view: FileSystemView, pending: set[tuple[str, str]]) -> list[dict[str, Any]]:
-    """``HoodieCompactionOperation`` records: every file group whose latest slice has log
-    files and is not already part of a pending compaction."""
+def plan_operations(
+    view: FileSystemView, pending: set[tuple[str, str]]
+) -> list[CompactionOperation]:
+    """Every file group whose latest slice has log files and is not already part of a
+    pending compaction, as the operation that compacts that slice."""
     operations = []
     for partition in view.partitions:
         for group in view.file_groups(partition):
@@ -96,27 +99,30 @@ def plan_operations(view: FileSystemView, pending: set[tuple[str, str]]) -> list
             latest = group.latest_slice()
             if latest is None or not latest.log_files:
                 continue
-            log_size = float(latest.log_bytes)
-            base_size = float(latest.base_file.size) if latest.base_file else 0.0
-            mb = 1024.0 * 1024.0
             operations.append(
-                {
-                    "baseInstantTime": latest.base_instant,
-                    "deltaFilePaths": [f.name for f in latest.log_files],
-                    "dataFilePath": latest.base_file.name if latest.base_file else None,
-                    "fileId": group.file_id,
-                    "partitionPath": partition,
-                    "metrics": {
-                        "TOTAL_LOG_FILES": float(len(latest.log_files)),
-                        "TOTAL_LOG_FILES_SIZE": log_size,
-                        "TOTAL_IO_READ_MB": (log_size + base_size) / mb,
-                        "TOTAL_IO_WRITE_MB": base_size / mb,
-                        "TOTAL_IO_MB": (log_size + 2 * base_size) / mb,
-                    },
-                    "bootstrapFilePath": None,
-                }
+                CompactionOperation(
+                    file_id=group.file_id,
+                    partition_path=partition,
+                    base_instant_time=latest.base_instant,
+                    data_file_path=latest.base_file.name if latest.base_file else None,
+                    delta_file_paths=tuple(f.name for f in latest.log_files),
+                    metrics=_metrics(latest),
+                )
             )
     return operations
+
+
+def _metrics(file_slice: FileSlice) -> dict[str, float]:
+    """What Java's default strategy (CompactionStrategy.captureMetrics) estimates for a slice."""
+    log_size = float(file_slice.log_bytes)
+    base_size = float(file_slice.base_file.size) if file_slice.base_file else 0.0
+    return {
+        "TOTAL_LOG_FILES": float(len(file_slice.log_files)),
+        "TOTAL_LOG_FILES_SIZE": log_size,
+        "TOTAL_IO_READ_MB": (log_size + base_size) / _MB,
+        "TOTAL_IO_WRITE_MB": base_size / _MB,
+        "TOTAL_IO_MB": (log_size + 2 * base_size) / _MB,
+    }
 
 
 # -- scheduling ------------------------------------------------------------------------------
@@ -137,14 +143,7 @@ def schedule(meta: MetaClient, timeline: Timeline) -> str | None:
     operations = plan_operations(view, pending)
     if not operations:
         return None
-    plan = {
-        "operations": operations,
-        "extraMetadata": {},
-        "version": PLAN_VERSION,
-        "strategy": None,
-        "preserveHoodieMetadata": False,
-    }
-    data = write_single_record(schema_json("HoodieCompactionPlan"), plan)
+    data = CompactionPlan(tuple(operations)).to_bytes()
     instant_time, _ = meta.reserve_instant(Action.COMPACTION, data)
     # 0.14 also keeps the plan in .aux/, under the same name, where Java looks first
     # (protocol §8.1). Written whole or not at all: Java falls back to the timeline only
@@ -163,95 +162,180 @@ class _Executed:
     records: int
 
 
-def _slice_of(op: dict[str, Any], sizes: Mapping[str, int]) -> FileSlice:
-    partition = op.get("partitionPath") or ""
+def _slice_of(op: CompactionOperation, sizes: Mapping[str, int], where: str) -> FileSlice:
+    """The file slice an operation of plan ``where`` compacts, with the sizes the partition
+    listing found (0 for a file not there). CorruptTableError naming the plan if the
+    operation names a file that is no Hudi data file."""
+    partition = op.partition_path
     base = None
-    if op.get("dataFilePath"):
-        name = str(op["dataFilePath"]).rsplit("/", 1)[-1]
+    name = op.data_file_name
+    if name is not None:
         parsed = parse_base_file_name(name)
         if parsed is None:
-            raise CorruptTableError(f"compaction plan names a bad base file {name!r}")
+            raise CorruptTableError(f"{where}: compaction plan names a bad base file {name!r}")
         base = BaseFile(partition, parsed, sizes.get(name, 0))
     logs = []
-    for path in op.get("deltaFilePaths") or []:
-        name = str(path).rsplit("/", 1)[-1]
+    for name in op.delta_file_names:
         parsed_log = parse_log_file_name(name)
         if parsed_log is None:
-            raise CorruptTableError(f"compaction plan names a bad log file {name!r}")
+            raise CorruptTableError(f"{where}: compaction plan names a bad log file {name!r}")
         logs.append(LogFile(partition, parsed_log, name, sizes.get(name, 0)))
     logs.sort(key=lambda f: f.parsed.sort_key)
-    return FileSlice(partition, op["fileId"], op["baseInstantTime"], base, tuple(logs))
+    return FileSlice(partition, op.file_id, op.base_instant_time, base, tuple(logs))
 
 
 def execute(
     meta: MetaClient, instant_time: str, settings: CompactionSettings
 ) -> tuple[_Executed, str]:
-    """Run a pending compaction to completion; returns its stats and the commit's file."""
-    storage = meta.storage
+    """Run a pending compaction to completion: mark it inflight (or, when an earlier run
+    died, remove what that run wrote), rewrite every planned file group into a new base
+    file, then complete the instant.
+
+    Returns the new base files' stats with the number of records written, and the path of
+    the completed (``.commit``) file. Raises CorruptTableError when the plan does not decode
+    or names files that are no Hudi files, or when no completed commit records the table
+    schema (after marking the instant inflight: the next run retries it).
+    """
     timeline = meta.timeline()
     requested = Instant(instant_time, Action.COMPACTION, State.REQUESTED)
     plan = meta.compaction_plan(requested)
-    operations = plan.get("operations") or []
+    _start(meta, timeline, instant_time, plan.operations)
+    schema = _compaction_schema(meta, timeline, instant_time)
+    compactor = _Compactor.for_plan(meta, timeline, requested, plan, schema, settings)
+    with ThreadPoolExecutor(max_workers=settings.max_workers) as pool:
+        results = list(pool.map(compactor.rewrite, plan.operations))
+    stats = tuple(s for s, _ in results)
+    completed = _complete(meta, instant_time, stats, schema)
+    return _Executed(stats, sum(n for _, n in results)), completed
+
+
+def _start(
+    meta: MetaClient,
+    timeline: Timeline,
+    instant_time: str,
+    operations: Sequence[CompactionOperation],
+) -> None:
+    """Mark the compaction inflight; if it is inflight already (a run died), delete the base
+    files and markers that run left, so the file groups are rewritten from scratch."""
     state = next((i.state for i in timeline.instants if i.time == instant_time), State.REQUESTED)
-    markers = Markers(storage, instant_time)
     if state is State.INFLIGHT:
         _remove_partial_output(meta, instant_time, operations)
     else:
         meta.write_instant(Instant(instant_time, Action.COMPACTION, State.INFLIGHT), b"")
+
+
+def _compaction_schema(meta: MetaClient, timeline: Timeline, instant_time: str) -> TableSchema:
+    """The schema the new base files are written with: the latest completed write's.
+    CorruptTableError when no completed commit records one."""
     schema = meta.table_schema(timeline)
     if schema is None:
         raise CorruptTableError(
             f"compaction {instant_time} cannot run: no completed commit records the table schema"
         )
-    full = schema.arrow_with_meta
-    merge = MergeSettings(meta.config.precombine_field, meta.config.merge_semantics)
+    return schema
 
-    def committed(instant: str) -> bool:
-        return instant < instant_time and timeline.is_completed(instant)
 
-    tokens = WriteTokens()
-    # File sizes for the slices, one listing per partition (not per file group).
-    sizes = {
-        partition: {f.name: f.size for f in storage.list_files(partition)}
-        for partition in sorted({op.get("partitionPath") or "" for op in operations})
-    }
+@attrs.frozen
+class _Compactor:
+    """Everything rewriting one planned file group needs. :meth:`rewrite` runs in worker
+    threads, one call per operation."""
 
-    def run(op: dict[str, Any]) -> tuple[WriteStat, int]:
-        partition = op.get("partitionPath") or ""
-        file_slice = _slice_of(op, sizes[partition])
-        rows = read_slice(storage, file_slice, full, merge, is_committed=committed)
-        _, token = tokens.next()
-        name = base_file_name(file_slice.file_id, token, instant_time)
-        rel = join_partition(partition, name)
+    storage: Storage
+    instant_time: str
+    #: the plan's file, for errors
+    plan_path: str
+    timeline: Timeline
+    schema: TableSchema
+    full_schema: pa.Schema
+    merge: MergeSettings
+    compression: str
+    markers: Markers
+    tokens: WriteTokens
+    #: partition -> file name -> size, one listing per partition (not per file group)
+    sizes: Mapping[str, Mapping[str, int]]
+
+    @classmethod
+    def for_plan(
+        cls,
+        meta: MetaClient,
+        timeline: Timeline,
+        requested: Instant,
+        plan: CompactionPlan,
+        schema: TableSchema,
+        settings: CompactionSettings,
+    ) -> _Compactor:
+        storage = meta.storage
+        partitions = sorted({op.partition_path for op in plan.operations})
+        return cls(
+            storage=storage,
+            instant_time=requested.time,
+            plan_path=meta.instant_path(requested),
+            timeline=timeline,
+            schema=schema,
+            full_schema=schema.arrow_with_meta,
+            merge=MergeSettings(meta.config.precombine_field, meta.config.merge_semantics),
+            compression=settings.compression,
+            markers=Markers(storage, requested.time),
+            tokens=WriteTokens(),
+            sizes={p: {f.name: f.size for f in storage.list_files(p)} for p in partitions},
+        )
+
+    def committed(self, instant: str) -> bool:
+        """Whether the slice's blocks of ``instant`` are merged: completed before the plan."""
+        return instant < self.instant_time and self.timeline.is_completed(instant)
+
+    def rewrite(self, op: CompactionOperation) -> tuple[WriteStat, int]:
+        """Merge one file slice into a new base file named with the compaction instant;
+        returns its stat and the number of records written."""
+        file_slice = _slice_of(op, self.sizes[op.partition_path], self.plan_path)
+        rows = read_slice(
+            self.storage, file_slice, self.full_schema, self.merge, is_committed=self.committed
+        )
+        _, token = self.tokens.next()
+        name = base_file_name(file_slice.file_id, token, self.instant_time)
         io_type = IOType.MERGE if file_slice.base_file is not None else IOType.CREATE
-        markers.create(partition, name, io_type)
-        rows = with_file_name(rows, name)
-        with storage.open_output(rel) as sink:
+        self.markers.create(file_slice.partition, name, io_type)
+        rel = join_partition(file_slice.partition, name)
+        size = self._write(rel, with_file_name(rows, name))
+        return _stat(file_slice, rel, rows.num_rows, size), rows.num_rows
+
+    def _write(self, rel: str, rows: pa.Table) -> int:
+        """Write the base file at ``rel``; returns its size in bytes."""
+        with self.storage.open_output(rel) as sink:
             writer = BaseFileWriter(
-                sink, full, schema.avro_with_meta_json, compression=settings.compression
+                sink,
+                self.full_schema,
+                self.schema.avro_with_meta_json,
+                compression=self.compression,
             )
             writer.write(rows)
             writer.close()
             size = writer.bytes_written()
-        remember_written_keys(storage, rel, writer.record_keys())
-        log_size = file_slice.log_bytes
-        stat = WriteStat(
-            file_id=file_slice.file_id,
-            path=rel,
-            partition_path=partition,
-            prev_commit=file_slice.base_instant,
-            num_writes=rows.num_rows,
-            total_write_bytes=size,
-            file_size=size,
-            total_log_files_compacted=len(file_slice.log_files),
-            total_log_size_compacted=log_size,
-            runtime_stats={"totalScanTime": 0, "totalUpsertTime": 0, "totalCreateTime": 0},
-        )
-        return stat, rows.num_rows
+        remember_written_keys(self.storage, rel, writer.record_keys())
+        return size
 
-    with ThreadPoolExecutor(max_workers=settings.max_workers) as pool:
-        results = list(pool.map(run, operations))
-    stats = tuple(s for s, _ in results)
+
+def _stat(file_slice: FileSlice, rel: str, records: int, size: int) -> WriteStat:
+    """The write stat of the base file ``rel`` that compacted ``file_slice``."""
+    return WriteStat(
+        file_id=file_slice.file_id,
+        path=rel,
+        partition_path=file_slice.partition,
+        prev_commit=file_slice.base_instant,
+        num_writes=records,
+        total_write_bytes=size,
+        file_size=size,
+        total_log_files_compacted=len(file_slice.log_files),
+        total_log_size_compacted=file_slice.log_bytes,
+        runtime_stats={"totalScanTime": 0, "totalUpsertTime": 0, "totalCreateTime": 0},
+    )
+
+
+def _complete(
+    meta: MetaClient, instant_time: str, stats: Sequence[WriteStat], schema: TableSchema
+) -> str:
+    """Write the completed ``.commit`` (``compacted: true``, operation COMPACT, the stats per
+    partition) and drop the markers; returns the commit file's path."""
     by_partition: dict[str, list[WriteStat]] = {}
     for s in stats:
         by_partition.setdefault(s.partition_path or "", []).append(s)
@@ -263,15 +347,15 @@ def execute(
     )
     completed = Instant(instant_time, Action.COMPACTION, State.COMPLETED)
     meta.write_instant(completed, metadata.to_json_bytes())
-    markers.delete_all()
-    return _Executed(stats, sum(n for _, n in results)), meta.instant_path(completed)
+    Markers(meta.storage, instant_time).delete_all()
+    return meta.instant_path(completed)
 
 
 def _remove_partial_output(
-    meta: MetaClient, instant_time: str, operations: Sequence[dict[str, Any]]
+    meta: MetaClient, instant_time: str, operations: Sequence[CompactionOperation]
 ) -> None:
     """Delete base files a previous, interrupted run of this compaction left behind."""
-    wanted = {(op.get("partitionPath") or "", op["fileId"]) for op in operations}
+    wanted = {(op.partition_path, op.file_id) for op in operations}
     for partition in sorted({p for p, _ in wanted}):
         for f in meta.storage.list_files(partition):
             parsed = parse_base_file_name(f.name)

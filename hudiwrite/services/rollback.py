@@ -22,12 +22,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any
+
+import attrs
 
 from hudiwrite.concurrency.heartbeat import ROLLBACK_LOCK, Heartbeat, heartbeat_path, is_alive
 from hudiwrite.exceptions import CorruptTableError
-from hudiwrite.formats.avro_ocf import read_single_record, write_single_record
-from hudiwrite.formats.hudi_avro_schemas import schema_json
 from hudiwrite.formats.logblock.command import rollback_command_block
 from hudiwrite.formats.logblock.frame import BlockType, HeaderKey, encode_block
 from hudiwrite.formats.logfile import LogFileBlock, iter_blocks
@@ -42,6 +41,13 @@ from hudiwrite.read.fsview import list_all_partitions
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metaclient import MetaClient
+from hudiwrite.timeline.service_metadata import (
+    InstantInfo,
+    RollbackMetadata,
+    RollbackPartitionMetadata,
+    RollbackPlan,
+    RollbackRequest,
+)
 from hudiwrite.write.markers import IOType, Markers
 
 __all__ = ["rollback_failed_writes", "rollback_instant"]
@@ -81,11 +87,8 @@ def _rollback_failed_writes(meta: MetaClient, heartbeat_interval: float) -> tupl
     done: list[Instant] = []
     for pending in [i for i in timeline.pending if i.action == Action.ROLLBACK]:
         plan = _read_plan(meta, pending.time)
-        target = plan.get("instantToRollback") or {}
         _execute(meta, pending.time, plan, resume=True)
-        done.append(
-            Instant(str(target.get("commitTime")), str(target.get("action")), State.INFLIGHT)
-        )
+        done.append(_failed_instant(plan))
     if done:
         timeline = meta.timeline()
     for failed in timeline.pending_writes:
@@ -110,8 +113,7 @@ def _rollback_failed_writes(meta: MetaClient, heartbeat_interval: float) -> tupl
 def rollback_instant(meta: MetaClient, failed: Instant) -> str:
     """Roll back one failed write; returns the rollback instant."""
     plan = _plan(meta, failed)
-    data = write_single_record(schema_json("HoodieRollbackPlan"), plan)
-    instant_time, _ = meta.reserve_instant(Action.ROLLBACK, data)
+    instant_time, _ = meta.reserve_instant(Action.ROLLBACK, plan.to_bytes())
     _execute(meta, instant_time, plan, resume=False)
     return instant_time
 
@@ -159,7 +161,9 @@ def _candidates(meta: MetaClient, failed: Instant) -> Iterable[tuple[str, str]]:
                 yield partition, f.name
 
 
-def _plan(meta: MetaClient, failed: Instant) -> dict[str, Any]:
+def _plan(meta: MetaClient, failed: Instant) -> RollbackPlan:
+    """What rolling back ``failed`` takes: per partition the files it created (deleted), and
+    per file slice it appended to the log files it wrote (neutralised), in Java's order."""
     storage = meta.storage
     deletes: dict[str, list[str]] = {}
     appends: dict[tuple[str, str, str], dict[str, int]] = {}
@@ -184,39 +188,29 @@ def _plan(meta: MetaClient, failed: Instant) -> dict[str, Any]:
             continue
         key = (partition, log.file_id, log.base_instant)
         appends.setdefault(key, {})[_display(storage, rel, scheme=True)] = sizes[partition][name]
-    requests: list[dict[str, Any]] = [
-        {
-            "partitionPath": partition,
-            "fileId": "",
-            "latestBaseInstant": "",
-            "filesToBeDeleted": files,
-            "logBlocksToBeDeleted": {},
-        }
+    requests = [
+        RollbackRequest(partition, files_to_be_deleted=tuple(files))
         for partition, files in sorted(deletes.items())
     ]
     requests += [
-        {
-            "partitionPath": partition,
-            "fileId": file_id,
-            "latestBaseInstant": base_instant,
-            "filesToBeDeleted": [],
-            "logBlocksToBeDeleted": logs,
-        }
+        RollbackRequest(partition, file_id, base_instant, log_blocks_to_be_deleted=logs)
         for (partition, file_id, base_instant), logs in sorted(appends.items())
     ]
-    return {
-        "instantToRollback": {"commitTime": failed.time, "action": failed.action},
-        "RollbackRequests": requests,
-        "version": 1,
-    }
+    return RollbackPlan(InstantInfo(failed.time, failed.action), tuple(requests))
 
 
-def _read_plan(meta: MetaClient, instant_time: str) -> dict[str, Any]:
+def _read_plan(meta: MetaClient, instant_time: str) -> RollbackPlan:
+    """The plan of pending rollback ``instant_time``. CorruptTableError naming the file if
+    it is empty or not a whole rollback plan."""
     requested = Instant(instant_time, Action.ROLLBACK, State.REQUESTED)
-    record = read_single_record(meta.read_instant(requested))
-    if record is None:
-        raise CorruptTableError(f"rollback plan {requested} is empty")
-    return record.record
+    return RollbackPlan.from_bytes(meta.read_instant(requested), meta.instant_path(requested))
+
+
+def _failed_instant(plan: RollbackPlan) -> Instant:
+    """The (pending) instant a plan rolls back; an instant without action was a delta
+    commit, the only write of a Merge-on-Read table."""
+    target = plan.instant_to_rollback
+    return Instant(target.commit_time, target.action or Action.DELTA_COMMIT, State.INFLIGHT)
 
 
 # -- execution -----------------------------------------------------------------------------
@@ -253,72 +247,90 @@ def _command_log(
     return rel, len(content)
 
 
-def _execute(meta: MetaClient, instant_time: str, plan: dict[str, Any], *, resume: bool) -> None:
+@attrs.define
+class _Undone:
+    """What the rollback did in one partition so far (RollbackPartitionMetadata once done)."""
+
+    deleted: list[str] = attrs.field(factory=list)
+    command_logs: dict[str, int] = attrs.field(factory=dict)
+    failed_logs: dict[str, int] = attrs.field(factory=dict)
+
+    def metadata(self, partition: str) -> RollbackPartitionMetadata:
+        return RollbackPartitionMetadata(
+            partition,
+            success_delete_files=tuple(self.deleted),
+            rollback_log_files=self.command_logs,
+            log_files_from_failed_commit=self.failed_logs,
+        )
+
+
+def _execute(meta: MetaClient, instant_time: str, plan: RollbackPlan, *, resume: bool) -> None:
+    """Carry out a rollback plan (again, when ``resume``: deleting and appending are
+    idempotent), complete the rollback, then remove the failed instant. CorruptTableError
+    if the plan names a path outside the table."""
     storage = meta.storage
     started = time.monotonic()
     inflight = Instant(instant_time, Action.ROLLBACK, State.INFLIGHT)
     if not storage.exists(meta.instant_path(inflight)):
         meta.write_instant(inflight, b"")
-    target = plan.get("instantToRollback") or {}
-    failed_time = str(target.get("commitTime"))
-    failed_action = str(target.get("action") or Action.DELTA_COMMIT)
-    partitions: dict[str, dict[str, Any]] = {}
-    deleted = 0
-    for request in plan.get("RollbackRequests") or []:
-        partition = request.get("partitionPath") or ""
-        entry = partitions.setdefault(
-            partition,
-            {
-                "partitionPath": partition,
-                "successDeleteFiles": [],
-                "failedDeleteFiles": [],
-                "rollbackLogFiles": {},
-                "logFilesFromFailedCommit": {},
-            },
+    failed = _failed_instant(plan)
+    undone: dict[str, _Undone] = {}
+    for request in plan.requests:
+        _undo(
+            meta,
+            instant_time,
+            failed.time,
+            request,
+            undone.setdefault(request.partition_path, _Undone()),
         )
-        for recorded in request.get("filesToBeDeleted") or []:
-            try:
-                rel = storage.relative(recorded)
-            except ValueError as exc:
-                raise CorruptTableError(f"rollback plan: {exc}") from exc
-            storage.delete(rel)
-            entry["successDeleteFiles"].append(recorded)
-            deleted += 1
-        logs = request.get("logBlocksToBeDeleted") or {}
-        if logs:
-            rel, size = _command_log(
-                meta,
-                partition,
-                request["fileId"],
-                request["latestBaseInstant"],
-                instant_time,
-                failed_time,
-            )
-            entry["rollbackLogFiles"][_display(storage, rel, scheme=True)] = size
-            entry["logFilesFromFailedCommit"].update(logs)
-        _drop_partition_created_by(meta, partition, failed_time)
-    metadata = {
-        "startRollbackTime": instant_time,
-        "timeTakenInMillis": int((time.monotonic() - started) * 1000),
-        "totalFilesDeleted": deleted,
-        "commitsRollback": [failed_time],
-        "partitionMetadata": partitions,
-        "version": 1,
-        "instantsRollback": [{"commitTime": failed_time, "action": failed_action}],
-    }
+        _drop_partition_created_by(meta, request.partition_path, failed.time)
+    metadata = RollbackMetadata(
+        start_rollback_time=instant_time,
+        time_taken_ms=int((time.monotonic() - started) * 1000),
+        total_files_deleted=sum(len(u.deleted) for u in undone.values()),
+        commits_rollback=(failed.time,),
+        partition_metadata={p: u.metadata(p) for p, u in undone.items()},
+        instants_rollback=(InstantInfo(failed.time, failed.action),),
+    )
     completed = Instant(instant_time, Action.ROLLBACK, State.COMPLETED)
-    data = write_single_record(schema_json("HoodieRollbackMetadata"), metadata)
     try:
-        meta.write_instant(completed, data)
+        meta.write_instant(completed, metadata.to_bytes())
     except FileExistsError:
         if not resume:
             raise
     # Only now may the failed instant disappear from the timeline (newest state first).
     for state in (State.INFLIGHT, State.REQUESTED):
-        storage.delete(meta.instant_path(Instant(failed_time, failed_action, state)))
-    Markers(storage, failed_time).delete_all()
+        storage.delete(meta.instant_path(failed.with_state(state)))
+    Markers(storage, failed.time).delete_all()
     Markers(storage, instant_time).delete_all()
-    storage.delete(heartbeat_path(failed_time))  # as Java's rollback does
+    storage.delete(heartbeat_path(failed.time))  # as Java's rollback does
+
+
+def _undo(
+    meta: MetaClient, instant_time: str, failed_time: str, request: RollbackRequest, undone: _Undone
+) -> None:
+    """One request of the plan: delete its files, or append the command block that
+    neutralises the failed write's log blocks in its file slice."""
+    storage = meta.storage
+    for recorded in request.files_to_be_deleted:
+        try:
+            rel = storage.relative(recorded)
+        except ValueError as exc:
+            plan_path = meta.instant_path(Instant(instant_time, Action.ROLLBACK, State.REQUESTED))
+            raise CorruptTableError(f"{plan_path}: rollback plan: {exc}") from exc
+        storage.delete(rel)
+        undone.deleted.append(recorded)
+    if request.log_blocks_to_be_deleted:
+        rel, size = _command_log(
+            meta,
+            request.partition_path,
+            request.file_id,
+            request.latest_base_instant,
+            instant_time,
+            failed_time,
+        )
+        undone.command_logs[_display(storage, rel, scheme=True)] = size
+        undone.failed_logs.update(request.log_blocks_to_be_deleted)
 
 
 def _drop_partition_created_by(meta: MetaClient, partition: str, instant: str) -> None:

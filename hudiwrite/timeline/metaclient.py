@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.exceptions import (
@@ -13,15 +13,14 @@ from hudiwrite.exceptions import (
     TableNotFoundError,
     UnsupportedTableError,
 )
-from hudiwrite.formats.avro_ocf import read_single_record
 from hudiwrite.formats.avro_schema import TableSchema
-from hudiwrite.formats.hudi_avro_schemas import parsed
 from hudiwrite.model.naming import ARCHIVE_FOLDER, AUX_DIR, HOODIE_DIR, MARKER_DIR
 from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE, Keys, TableConfig
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
 from hudiwrite.timeline.layout import AVRO_MAGIC, TableLayout, layout_for_config
 from hudiwrite.timeline.metadata import CommitMetadata
+from hudiwrite.timeline.service_metadata import CleanMetadata, CompactionPlan
 from hudiwrite.timeline.timeline import Timeline
 
 __all__ = [
@@ -143,8 +142,8 @@ class MetaClient:
         # another writer is still writing does not parse, so it is never kept half-read),
         # and the completed files this client wrote itself.
         self._commit_metadata: dict[str, CommitMetadata] = {}
-        self._compaction_plans: dict[str, dict[str, Any]] = {}
-        self._clean_metadata: dict[str, dict[str, Any]] = {}
+        self._compaction_plans: dict[str, CompactionPlan] = {}
+        self._clean_metadata: dict[str, CleanMetadata] = {}
         self._completed_files: dict[str, bytes] = {}
 
     @classmethod
@@ -333,40 +332,35 @@ class MetaClient:
                 return schema
         return self.config.create_schema
 
-    def compaction_plan(self, instant: Instant) -> dict[str, Any]:
-        """The Avro ``HoodieCompactionPlan`` of a (log) compaction instant (its requested
-        file), resolved against Java's schema."""
+    def compaction_plan(self, instant: Instant) -> CompactionPlan:
+        """The plan of a (log) compaction instant (its requested file).
+
+        Raises CorruptTableError naming the file when it is empty or not a whole Hudi
+        compaction plan, FileNotFoundError when the requested file is gone."""
         requested = Instant(instant.time, instant.action, State.REQUESTED)
         path = self.instant_path(requested)
         cached = self._compaction_plans.get(path)
         if cached is not None:
             return cached
-        record = read_single_record(
-            self.read_instant(requested), reader_schema=parsed("HoodieCompactionPlan")
-        )
-        if record is None:
-            raise CorruptTableError(f"compaction plan {requested} is empty")
+        plan = CompactionPlan.from_bytes(self.read_instant(requested), path)
         # A requested plan never changes: kept once it decoded (every write consults it).
-        _keep(self._compaction_plans, path, record.record, _COMMIT_METADATA_CACHE)
-        return record.record
+        _keep(self._compaction_plans, path, plan, _COMMIT_METADATA_CACHE)
+        return plan
 
-    def clean_metadata(self, instant: Instant) -> dict[str, Any] | None:
-        """The Avro ``HoodieCleanMetadata`` of a completed clean, resolved against Java's
-        schema; None for an empty file (a clean a crash left empty on HDFS or local disk).
-        Kept once decoded (the cleaner and the archiver both consult the latest one); an
-        empty file is not kept, another writer may still be writing it."""
+    def clean_metadata(self, instant: Instant) -> CleanMetadata | None:
+        """The metadata of a completed clean; None for an empty file (a clean a crash left
+        empty on HDFS or local disk). Kept once decoded (the cleaner and the archiver both
+        consult the latest one); an empty file is not kept, another writer may still be
+        writing it. Raises CorruptTableError naming the file for anything but an empty file
+        or whole clean metadata."""
         path = self.instant_path(instant)
         cached = self._clean_metadata.get(path)
         if cached is not None:
             return cached
-        data = self.read_instant(instant)
-        record = (
-            read_single_record(data, reader_schema=parsed("HoodieCleanMetadata")) if data else None
-        )
-        if record is None:
-            return None
-        _keep(self._clean_metadata, path, record.record, _COMMIT_METADATA_CACHE)
-        return record.record
+        metadata = CleanMetadata.from_bytes_or_none(self.read_instant(instant), path)
+        if metadata is not None:
+            _keep(self._clean_metadata, path, metadata, _COMMIT_METADATA_CACHE)
+        return metadata
 
     def earliest_clean_retained(self, timeline: Timeline) -> str | None:
         """``earliestCommitToRetain`` of the latest completed clean that recorded one (None
@@ -374,11 +368,10 @@ class MetaClient:
         archival keeps it and time travel before it is refused."""
         cleans = [i for i in timeline.completed if i.action == Action.CLEAN]
         for clean in reversed(cleans):
-            record = self.clean_metadata(clean)
-            if record is None:
+            metadata = self.clean_metadata(clean)
+            if metadata is None:
                 continue  # an empty completed clean (crash on HDFS/local): look further back
-            value = record.get("earliestCommitToRetain")
-            return str(value) if value else None
+            return metadata.earliest_retained
         return None
 
     def pending_compaction_operations(
@@ -393,9 +386,9 @@ class MetaClient:
         for instant in timeline.pending:
             if instant.action not in actions:
                 continue
-            for op in self.compaction_plan(instant).get("operations") or []:
-                key = (op.get("partitionPath") or "", str(op["fileId"]))
-                base = str(op["baseInstantTime"])
+            for op in self.compaction_plan(instant).operations:
+                key = (op.partition_path, op.file_id)
+                base = op.base_instant_time
                 if key not in out or base < out[key][1]:
                     out[key] = (instant.time, base)
         return out
