@@ -96,8 +96,10 @@ class TableOptions(metaclass=_Options):
     table takes them from there. The others apply to each write.
     """
 
-    #: Hudi table version to create. Version 6 is what Hudi 0.14/0.15 writes.
-    table_version: int = attrs.field(default=6, validator=_one_of(6))
+    #: Hudi table version to create: 6 is what Hudi 0.14/0.15 writes (and Athena reads);
+    #: 8 and 9 (Hudi 1.x) are read, and ``create`` refuses them until their writer lands.
+    #: On an opened table this is the table's version.
+    table_version: int = attrs.field(default=6, validator=_one_of(6, 8, 9))
     #: Format of the data blocks in log files (updates): ``"parquet"`` or ``"avro"``.
     log_block_format: Literal["parquet", "avro"] = attrs.field(
         default="parquet", validator=_one_of("parquet", "avro")

@@ -18,6 +18,7 @@ from hudiwrite.exceptions import (
     SchemaMismatchError,
     TableExistsError,
     TableNotFoundError,
+    UnsupportedTableError,
     UnsupportedTypeError,
 )
 from hudiwrite.formats.avro_schema import (
@@ -46,6 +47,7 @@ from hudiwrite.read.snapshot import (
 )
 from hudiwrite.services.archive import run_archive
 from hudiwrite.services.clean import run_clean
+from hudiwrite.services.compaction import complete_compactions as complete_pending
 from hudiwrite.services.compaction import run_compaction
 from hudiwrite.services.inline import run_inline_services, services_lock
 from hudiwrite.services.rollback import rollback_failed_writes
@@ -122,13 +124,19 @@ class HudiTable:
         """
         storage = Storage(uri, storage_options)
         config = read_table_config(storage)
+        meta = MetaClient(storage, config)  # refuses table versions it cannot read
         base = _options(options)
         if config.payload_class in PayloadClass.SUPPORTED:
             base = attrs.evolve(base, payload_class=config.payload_class)
         # Spark-Hudi 0.15 writes ``hoodie.database.name=`` (empty) when no database is set.
         database = config.get(Keys.DATABASE) or None
-        base = attrs.evolve(base, url_encode_partitions=config.url_encode, database_name=database)
-        self._meta = MetaClient(storage, config)
+        base = attrs.evolve(
+            base,
+            table_version=config.version,
+            url_encode_partitions=config.url_encode,
+            database_name=database,
+        )
+        self._meta = meta
         self._options = base
 
     @classmethod
@@ -176,6 +184,11 @@ class HudiTable:
             )
         data_schema = pa.schema([f for f in schema if f.name not in META_FIELDS])
         layout = layout_for_version(options.table_version)
+        if not layout.writable:
+            raise UnsupportedTableError(
+                f"creating tables of version {options.table_version} is not supported yet "
+                "(hudiwrite reads versions 6, 8 and 9 and writes version 6)"
+            )
         naive = type_paths(data_schema, lambda t: pa.types.is_timestamp(t) and t.tz is None)
         if naive and not layout.local_timestamps:
             raise UnsupportedTypeError(
@@ -314,7 +327,18 @@ class HudiTable:
                 changed = bool(rollback_failed_writes(self._meta, interval)) or changed
             return changed
 
-        result = run_write(self._meta, ctx, operation, data, before_start=before_start)
+        def complete_compactions(instants: Sequence[str]) -> None:
+            with services_lock(self._meta, self._options.heartbeat_interval):
+                complete_pending(self._meta, self._options.compaction_settings(), instants)
+
+        result = run_write(
+            self._meta,
+            ctx,
+            operation,
+            data,
+            before_start=before_start,
+            complete_compactions=complete_compactions,
+        )
         # The write checked the table is writable a moment ago: not read again.
         run_inline_services(self._meta, self._options.inline_settings())
         return result

@@ -3,12 +3,16 @@ built from it and have no defaults that could drift from it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import attrs
+import pyarrow as pa
 import pytest
 
 import hudiwrite as hw
 from hudiwrite.services.settings import ArchiveSettings, CleanSettings, CompactionSettings
 from hudiwrite.write.context import WriteSettings
+from tests.fixtures import fixture_zips, unpack
 
 
 @pytest.mark.parametrize("cls", [WriteSettings, CompactionSettings, CleanSettings, ArchiveSettings])
@@ -36,3 +40,33 @@ def test_settings_carry_the_options() -> None:
     default = hw.TableOptions()
     assert default.compaction_settings().max_workers == default.write_settings().max_workers
     assert default.max_workers == default.write_settings().max_workers
+
+
+@pytest.mark.parametrize(
+    ("zip_stem", "version"),
+    [("mor_v6_trips_8i1u", 6), ("mor_v8_trips_8i3u1d", 8), ("mor_v9_txns_simple_meta", 9)],
+)
+def test_an_opened_table_reports_its_own_table_settings(
+    zip_stem: str, version: int, tmp_path: Path
+) -> None:
+    """Table-level options of an opened handle are the table's, not the defaults: a
+    version-8 table says 8 (it used to say 6)."""
+    (zip_path,) = [z for z in fixture_zips() if z.stem == zip_stem]
+    folder = unpack(zip_path, tmp_path)
+    (location,) = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("gold")]
+    table = hw.HudiTable(str(location))
+    assert table.options.table_version == table.table_version == version
+    assert table.options.url_encode_partitions == (
+        table.properties.get("hoodie.datasource.write.partitionpath.urlencode") == "true"
+    )
+
+
+@pytest.mark.parametrize("version", [8, 9])
+def test_creating_a_version_not_written_yet_is_refused(version: int, tmp_path: Path) -> None:
+    schema = pa.schema([("id", pa.string()), ("ts", pa.int64())])
+    with pytest.raises(hw.UnsupportedTableError, match=f"version {version}"):
+        hw.HudiTable.create(
+            str(tmp_path / "t"), schema, record_key="id",
+            options=hw.TableOptions(table_version=version),
+        )  # fmt: skip
+    assert not (tmp_path / "t").exists()

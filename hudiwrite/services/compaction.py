@@ -18,12 +18,13 @@ import logging
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
 import attrs
 import pyarrow as pa
 
 from hudiwrite.concurrency.heartbeat import Heartbeat, commit_lock
-from hudiwrite.exceptions import CorruptTableError
+from hudiwrite.exceptions import CommitConflictError, CorruptTableError
 from hudiwrite.formats.avro_schema import TableSchema
 from hudiwrite.formats.parquet import BaseFileWriter, with_file_name
 from hudiwrite.index.simple import remember_written_keys
@@ -47,7 +48,7 @@ from hudiwrite.timeline.service_metadata import CompactionOperation, CompactionP
 from hudiwrite.timeline.timeline import Timeline
 from hudiwrite.write.markers import IOType, Markers
 
-__all__ = ["plan_operations", "run_compaction", "should_compact"]
+__all__ = ["complete_compactions", "plan_operations", "run_compaction", "should_compact"]
 
 log = logging.getLogger("hudiwrite")
 
@@ -364,6 +365,37 @@ def _remove_partial_output(
     Markers(meta.storage, instant_time).delete_all()
 
 
+def _execute_claimed(
+    meta: MetaClient, instant_time: str, settings: CompactionSettings
+) -> tuple[Literal["ran", "busy", "done"], _Executed | None]:
+    """Execute the pending compaction ``instant_time`` under its claim: ``"ran"`` with what
+    it wrote; ``"busy"`` when a live process runs it (it keeps the instant's heartbeat
+    fresh, and running the plan twice would delete that process's files under it);
+    ``"done"`` when the process it took over from had finished it."""
+    claim = Heartbeat.claim(meta.storage, instant_time, settings.heartbeat_interval)
+    if claim is None:
+        return "busy", None
+    with claim:
+        if meta.timeline().is_completed(instant_time):
+            return "done", None
+        done, _ = execute(meta, instant_time, settings)
+    return "ran", done
+
+
+def complete_compactions(
+    meta: MetaClient, settings: CompactionSettings, instants: Sequence[str]
+) -> None:
+    """Execute the pending compactions ``instants`` now (a write that revives deleted keys
+    in their file groups needs them done first). Raises ``CommitConflictError`` when
+    another process is running one of them."""
+    for instant_time in sorted(instants):
+        if _execute_claimed(meta, instant_time, settings)[0] == "busy":
+            raise CommitConflictError(
+                f"compaction {instant_time} is being run by another process; this write "
+                "revives deleted keys of its file groups and must wait for it: retry"
+            )
+
+
 def run_compaction(
     meta: MetaClient,
     settings: CompactionSettings,
@@ -398,16 +430,11 @@ def run_compaction(
         if scheduled:
             timeline = meta.timeline()
         for pending in timeline.pending_compactions:
-            # Another process may be running this plan: it keeps the instant's heartbeat
-            # fresh, and running it twice would delete that process's files under it.
-            claim = Heartbeat.claim(meta.storage, pending.time, settings.heartbeat_interval)
-            if claim is None:
+            status, done = _execute_claimed(meta, pending.time, settings)
+            if status == "busy":
                 log.info("compaction %s is being run by a live process; skipped", pending.time)
+            if done is None:
                 continue
-            with claim:
-                if meta.timeline().is_completed(pending.time):
-                    continue  # finished by the process we took over from
-                done, _ = execute(meta, pending.time, settings)
             executed.append(pending.time)
             stats.extend(done.stats)
             records += done.records

@@ -8,7 +8,7 @@ and a write that dies without undoing is invisible anyway (its instant never com
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,6 +42,7 @@ def run_write(
     operation: Operation,
     data: ArrowData,
     before_start: Callable[[], bool] | None = None,
+    complete_compactions: Callable[[Sequence[str]], None] | None = None,
 ) -> WriteResult:
     """Write ``data`` as one delta commit.
 
@@ -50,6 +51,12 @@ def run_write(
     changes a write needs (removing a metadata table, rolling back failed writes) happen
     only for writes that will go ahead. When it reports a change, the write is planned again
     against the changed table.
+
+    A write that would revive deleted keys in file groups with a pending compaction first
+    has ``complete_compactions`` run those compactions, then plans again: the revived
+    records would otherwise go to a log of the slice the compaction starts, while the
+    compacted base file drops the keys, and the index (which reads base files) would not
+    find them again; their next write would insert them a second time.
     """
     storage = meta.storage
     prepared = prepare_input(data, ctx, keys_only=operation == Operation.DELETE)
@@ -70,7 +77,7 @@ def run_write(
             try:
                 while True:
                     timeline = meta.timeline()
-                    plan, view = _plan(
+                    plan, view, blocking = _plan(
                         meta,
                         ctx,
                         operation,
@@ -80,6 +87,16 @@ def run_write(
                         timeline,
                         instant_time,
                     )
+                    if blocking:
+                        if complete_compactions is None:
+                            raise CommitConflictError(
+                                f"this write revives deleted keys of file groups with "
+                                f"pending compactions ({', '.join(blocking)}): run compact() "
+                                "first, then retry"
+                            )
+                        complete_compactions(blocking)
+                        complete_compactions = None  # once: the plan is made again below
+                        continue
                     if before_start is None or not before_start():
                         break
                     before_start = None  # the table changed under the plan: plan once more
@@ -118,8 +135,9 @@ def _plan(
     partitions: list[str],
     timeline: Timeline,
     instant_time: str,
-) -> tuple[WritePlan, FileSystemView]:
-    """Tag the surviving keys against the table and decide where every row goes."""
+) -> tuple[WritePlan, FileSystemView, list[str]]:
+    """Tag the surviving keys against the table and decide where every row goes; also the
+    pending compactions that must complete before this write (see :func:`run_write`)."""
     storage = meta.storage
     view = FileSystemView.load(
         storage, timeline, partitions, replaced=meta.replaced_file_groups(timeline)
@@ -134,6 +152,10 @@ def _plan(
     live = None
     if operation == Operation.INSERT and tagged.num_rows:
         live = _live_keys(meta, ctx, timeline, slices, tagged)
+    pending = meta.pending_compaction_groups(timeline)
+    blocking: list[str] = []
+    if operation != Operation.DELETE and pending and tagged.num_rows:
+        blocking = _revived_under_compaction(meta, ctx, timeline, slices, tagged, pending, live)
     plan = plan_write(
         operation,
         total,
@@ -144,7 +166,7 @@ def _plan(
         instant_time=instant_time,
         insert_duplicates=ctx.settings.insert_duplicates,
         live_keys=live,
-        pending_compactions=meta.pending_compaction_groups(timeline),
+        pending_compactions=pending,
         small_file_limit=min(ctx.settings.small_file_limit, ctx.settings.target_file_size),
         # A merge writes a new base file named after this instant, which starts a slice
         # only if it is later than the group's latest one. A write with a later instant
@@ -157,7 +179,41 @@ def _plan(
             and _tagged_keys_live(meta, ctx, timeline, s, tagged)
         ),
     )
-    return plan, view
+    return plan, view, blocking
+
+
+def _revived_under_compaction(
+    meta: MetaClient,
+    ctx: WriteContext,
+    timeline: Timeline,
+    slices: list[FileSlice],
+    tagged: pa.Table,
+    pending: Mapping[tuple[str, str], str],
+    live: pa.Table | None,
+) -> list[str]:
+    """The pending compactions of file groups in which this write revives deleted keys:
+    tagged keys (found in a base file) that the merged snapshot no longer holds. Only the
+    groups under compaction are read."""
+    in_pending = pa.array([False] * tagged.num_rows, pa.bool_())
+    for partition, file_id in pending:
+        group = pc.and_(
+            pc.equal(tagged.column(PARTITION), partition), pc.equal(tagged.column(FILE_ID), file_id)
+        )
+        in_pending = pc.or_(in_pending, group)
+    candidates = tagged.filter(in_pending)
+    if candidates.num_rows == 0:
+        return []
+    if live is None:
+        live = _live_keys(meta, ctx, timeline, slices, candidates)
+    keys = [RECORD_KEY, PARTITION]
+    revived = candidates.join(
+        live.select(keys), keys=keys, join_type="left anti", use_threads=False
+    )
+    if revived.num_rows == 0:
+        return []
+    groups = revived.group_by([PARTITION, FILE_ID], use_threads=False).aggregate([])
+    found = zip(groups[PARTITION].to_pylist(), groups[FILE_ID].to_pylist(), strict=True)
+    return sorted({pending[(p, f)] for p, f in found})
 
 
 def _tagged_keys_live(
