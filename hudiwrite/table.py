@@ -28,7 +28,7 @@ from hudiwrite.formats.avro_schema import (
 )
 from hudiwrite.model.columns import META_FIELDS
 from hudiwrite.model.keys import KeyGenerator, column_by_path
-from hudiwrite.model.naming import ARCHIVE_FOLDER
+from hudiwrite.model.paths import ARCHIVE_FOLDER
 from hudiwrite.model.tableconfig import (
     PARQUET,
     PAYLOAD_MERGER_STRATEGY,

@@ -65,11 +65,12 @@ from hudiwrite.model.naming import (
     parse_base_file_name,
     parse_log_file_name,
 )
+from hudiwrite.model.paths import METADATA_TABLE_DIR
 from hudiwrite.model.tableconfig import Keys
 from hudiwrite.read.fsview import list_all_partitions
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Action
-from hudiwrite.timeline.metaclient import METADATA_TABLE_DIR, MetaClient, read_table_config
+from hudiwrite.timeline.metaclient import MetaClient, read_table_config
 from tests.crash import Crash, crash_at
 from tests.helpers import hudi_rs
 from tests.model import Row, TableModel, diff

@@ -20,13 +20,8 @@ import orjson
 import pytest
 
 import hudiwrite as hw
-from hudiwrite.concurrency.heartbeat import (
-    TOLERABLE_MISSES,
-    Heartbeat,
-    file_alive,
-    heartbeat_path,
-    is_alive,
-)
+from hudiwrite.concurrency.heartbeat import TOLERABLE_MISSES, Heartbeat, file_alive, is_alive
+from hudiwrite.model.paths import heartbeat_path
 from hudiwrite.services.rollback import rollback_instant
 from hudiwrite.storage import Storage
 from hudiwrite.write import executor as executor_module

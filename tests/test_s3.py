@@ -25,7 +25,8 @@ pytest.importorskip("moto.moto_server.werkzeug_app")
 import s3fs
 
 import hudiwrite as hw
-from hudiwrite.concurrency.heartbeat import Heartbeat, heartbeat_path, is_alive
+from hudiwrite.concurrency.heartbeat import Heartbeat, is_alive
+from hudiwrite.model.paths import heartbeat_path
 from hudiwrite.storage import Storage
 from tests.helpers import hudi_rs
 from tests.s3server import KEY, REGION, SECRET, LocalS3, storage_options

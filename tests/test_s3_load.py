@@ -49,7 +49,8 @@ import pytest
 import s3fs
 
 import hudiwrite as hw
-from hudiwrite.concurrency.heartbeat import LOCK_DIR, Heartbeat
+from hudiwrite.concurrency.heartbeat import Heartbeat
+from hudiwrite.model.paths import HEARTBEAT_DIR, LOCK_DIR, MARKER_DIR
 from hudiwrite.storage import Storage
 from tests.s3server import KEY, REGION, SECRET, SeaweedS3, storage_options
 
@@ -483,7 +484,7 @@ def test_eight_writers_and_a_service_process_on_s3(
     # (SeaweedFS's filer keeps a folder as an entry of its own, listed as an empty object:
     # the folders themselves may remain, nothing in them)
     fs = s3fs.S3FileSystem(skip_instance_cache=True, **opts)
-    folders = [f"{BUCKET}/load/{f}" for f in (".hoodie/.heartbeat", LOCK_DIR, ".hoodie/.temp")]
+    folders = [f"{BUCKET}/load/{f}" for f in (HEARTBEAT_DIR, LOCK_DIR, MARKER_DIR)]
     leftovers = [p for folder in folders for p in fs.find(folder) if p.rstrip("/") != folder]
     assert leftovers == [], f"left behind: {leftovers[:10]}"
 

@@ -479,3 +479,15 @@ def test_tiny_groups_always_take_inserts(tmp_path: Path) -> None:
     later = t.upsert(_rows(["x1"], 2, ["sf"]))  # 200 > 1 x 1, but the group is tiny
     file_ids = {_file_id(f) for f in first.files_written + later.files_written}
     assert len(file_ids) == 1
+
+
+def test_partition_metadata_records_the_creating_commit() -> None:
+    from hudiwrite.model.naming import partition_metadata_commit, partition_metadata_text
+
+    text = partition_metadata_text("20261203101500123", "a/b", "Thu Dec 03 10:15:00 UTC 2026")
+    assert partition_metadata_commit(text) == "20261203101500123"
+    # Java writes it as a properties file: spaces around '=' and other key order parse too
+    assert partition_metadata_commit(b"partitionDepth=2\ncommitTime = 123\n") == "123"
+    assert partition_metadata_commit(b"#partition metadata\npartitionDepth=1\n") is None
+    # a commitTime that merely contains the instant is not that instant (the old substring test)
+    assert partition_metadata_commit(b"commitTime=1234\n") != "123"

@@ -27,35 +27,25 @@ from types import TracebackType
 import orjson
 
 from hudiwrite.exceptions import CommitConflictError
-from hudiwrite.model.naming import AUX_DIR, HOODIE_DIR
+from hudiwrite.model.paths import heartbeat_path, lock_path
 from hudiwrite.storage import Storage
 
 __all__ = [
     "COMMIT_LOCK",
-    "HEARTBEAT_DIR",
-    "LOCK_DIR",
     "ROLLBACK_LOCK",
     "SERVICES_LOCK",
     "TOLERABLE_MISSES",
     "Heartbeat",
     "commit_lock",
     "file_alive",
-    "heartbeat_path",
     "is_alive",
 ]
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_DIR = f"{HOODIE_DIR}/.heartbeat"
-#: hudiwrite's table-wide locks (see :meth:`Heartbeat.lock`).
-LOCK_DIR = f"{AUX_DIR}/.locks"
 #: Java's default ``hoodie.client.heartbeat.tolerable.misses``: a heartbeat older than this
 #: many intervals is expired.
 TOLERABLE_MISSES = 2
-
-
-def heartbeat_path(instant_time: str) -> str:
-    return f"{HEARTBEAT_DIR}/{instant_time}"
 
 
 def _pid_namespace() -> str | None:
@@ -100,7 +90,7 @@ class Heartbeat:
     def lock(cls, storage: Storage, name: str, interval: float) -> Heartbeat | None:
         """A table-wide lock held by beating, like :meth:`claim`: ``.hoodie/.aux/.locks/<name>``
         (hudiwrite's own; Java writers do not look there)."""
-        return cls._claim(cls(storage, name, interval, rel=f"{LOCK_DIR}/{name}"))
+        return cls._claim(cls(storage, name, interval, rel=lock_path(name)))
 
     @classmethod
     def acquire(cls, storage: Storage, name: str, interval: float) -> Heartbeat | None:

@@ -14,11 +14,7 @@ import uuid
 import attrs
 
 __all__ = [
-    "ARCHIVE_FOLDER",
     "ARCHIVE_WRITE_TOKEN",
-    "AUX_DIR",
-    "HOODIE_DIR",
-    "MARKER_DIR",
     "PARTITION_METAFILE",
     "BaseFileName",
     "LogFileName",
@@ -33,18 +29,11 @@ __all__ = [
     "parse_base_file_name",
     "parse_log_file_name",
     "partition_depth",
+    "partition_metadata_commit",
     "partition_metadata_text",
     "split_marker_name",
 ]
 
-#: The meta folder at the root of every table.
-HOODIE_DIR = ".hoodie"
-#: Direct markers, one folder per instant (``.hoodie/.temp/<instant>/``).
-MARKER_DIR = f"{HOODIE_DIR}/.temp"
-#: Default folder of the archived timeline, under ``.hoodie`` (``hoodie.archivelog.folder``).
-ARCHIVE_FOLDER = "archived"
-#: Auxiliary metadata: 0.x copies of compaction plans, bootstrap index, hudiwrite's locks.
-AUX_DIR = f"{HOODIE_DIR}/.aux"
 #: Written in every partition directory; partition discovery by listing looks for it.
 PARTITION_METAFILE = ".hoodie_partition_metadata"
 #: Version of the first log file of a (file group, base instant) pair (LOGFILE_BASE_VERSION).
@@ -203,6 +192,17 @@ def partition_metadata_text(instant: str, partition: str, now_java: str) -> byte
         f"partitionDepth={partition_depth(partition)}\n"
     )
     return text.encode("latin-1")
+
+
+def partition_metadata_commit(data: bytes) -> str | None:
+    """The ``commitTime`` a ``.hoodie_partition_metadata`` file records (the write that
+    created the partition), or None when the file has none. Java stores it as a properties
+    file (``HoodiePartitionMetadata``); the text form is read here, latin-1 like Java."""
+    for line in data.decode("latin-1").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key.strip() == "commitTime":
+            return value.strip()
+    return None
 
 
 def join_partition(partition: str, name: str) -> str:

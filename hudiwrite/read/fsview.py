@@ -12,7 +12,8 @@ from collections.abc import Collection, Iterable, Mapping
 import attrs
 
 from hudiwrite.model.filegroup import FileGroup, FileSlice, group_files
-from hudiwrite.model.naming import HOODIE_DIR, PARTITION_METAFILE
+from hudiwrite.model.naming import PARTITION_METAFILE
+from hudiwrite.model.paths import HOODIE_DIR
 from hudiwrite.storage import FileInfo, Storage
 from hudiwrite.timeline.timeline import Timeline
 

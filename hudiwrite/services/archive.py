@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from hudiwrite.exceptions import UnsupportedTableError
-from hudiwrite.model.naming import AUX_DIR, archive_file_name
+from hudiwrite.model.naming import archive_file_name
+from hudiwrite.model.paths import AUX_DIR
 from hudiwrite.services.settings import ArchiveResult, ArchiveSettings
 from hudiwrite.timeline.archived import (
     ArchivedInstant,

@@ -30,13 +30,13 @@ from hudiwrite.formats.parquet import BaseFileWriter, with_file_name
 from hudiwrite.index.simple import remember_written_keys
 from hudiwrite.model.filegroup import BaseFile, FileSlice, LogFile
 from hudiwrite.model.naming import (
-    AUX_DIR,
     WriteTokens,
     base_file_name,
     join_partition,
     parse_base_file_name,
     parse_log_file_name,
 )
+from hudiwrite.model.paths import aux_path
 from hudiwrite.read.fsview import FileSystemView
 from hudiwrite.read.merge import MergeSettings, read_slice
 from hudiwrite.services.settings import CompactionResult, CompactionSettings
@@ -150,7 +150,7 @@ def schedule(meta: MetaClient, timeline: Timeline) -> str | None:
     # (protocol §8.1). Written whole or not at all: Java falls back to the timeline only
     # when the copy is missing, and a torn or empty copy would fail its readers.
     requested = meta.instant_path(Instant(instant_time, Action.COMPACTION, State.REQUESTED))
-    meta.storage.replace_file(f"{AUX_DIR}/{posixpath.basename(requested)}", data)
+    meta.storage.replace_file(aux_path(posixpath.basename(requested)), data)
     return instant_time
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from hudiwrite.concurrency.heartbeat import ROLLBACK_LOCK, Heartbeat, heartbeat_path, is_alive
+from hudiwrite.concurrency.heartbeat import ROLLBACK_LOCK, Heartbeat, is_alive
 from hudiwrite.exceptions import CorruptTableError
 from hudiwrite.formats.logblock.command import rollback_command_block
 from hudiwrite.formats.logblock.frame import BlockType, HeaderKey, encode_block
@@ -36,7 +36,9 @@ from hudiwrite.model.naming import (
     log_file_name,
     parse_base_file_name,
     parse_log_file_name,
+    partition_metadata_commit,
 )
+from hudiwrite.model.paths import heartbeat_path
 from hudiwrite.read.fsview import list_all_partitions
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Action, Instant, State
@@ -342,7 +344,9 @@ def _drop_partition_created_by(meta: MetaClient, partition: str, instant: str) -
     files = storage.list_files(partition)
     if [f.name for f in files] != [PARTITION_METAFILE]:
         return
-    text = storage.read_bytes(join_partition(partition, PARTITION_METAFILE)).decode("latin-1")
-    if f"commitTime={instant}" in text:
+    recorded = partition_metadata_commit(
+        storage.read_bytes(join_partition(partition, PARTITION_METAFILE))
+    )
+    if recorded == instant:
         storage.delete(join_partition(partition, PARTITION_METAFILE))
         storage.remove_empty_dir(partition)

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import attrs
 
 from hudiwrite.exceptions import UnsupportedTableError
-from hudiwrite.model.naming import HOODIE_DIR
+from hudiwrite.model.paths import HOODIE_DIR, meta_path
 from hudiwrite.model.tableconfig import Keys
 from hudiwrite.timeline.instant import Action, Instant, State
 
@@ -136,7 +136,7 @@ def _layout_v2(version: int, timeline_path: str) -> TableLayout:
     return TableLayout(
         table_version=version,
         timeline_layout_version=2,
-        timeline_dir=f"{HOODIE_DIR}/{timeline_path.strip('/')}",
+        timeline_dir=meta_path(timeline_path),
         log_named_by_slice=False,
         writable=False,
     )

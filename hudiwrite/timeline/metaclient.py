@@ -14,8 +14,15 @@ from hudiwrite.exceptions import (
     UnsupportedTableError,
 )
 from hudiwrite.formats.avro_schema import TableSchema
-from hudiwrite.model.naming import ARCHIVE_FOLDER, AUX_DIR, HOODIE_DIR, MARKER_DIR
-from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE, Keys, TableConfig
+from hudiwrite.model.paths import (
+    ARCHIVE_FOLDER,
+    BACKUP_PATH,
+    METADATA_TABLE_DIR,
+    NEW_TABLE_DIRS,
+    PROPERTIES_PATH,
+    meta_path,
+)
+from hudiwrite.model.tableconfig import Keys, TableConfig
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
 from hudiwrite.timeline.layout import AVRO_MAGIC, TableLayout, layout_for_config
@@ -24,7 +31,6 @@ from hudiwrite.timeline.service_metadata import CleanMetadata, CompactionPlan
 from hudiwrite.timeline.timeline import Timeline
 
 __all__ = [
-    "PROPERTIES_PATH",
     "MetaClient",
     "config_exists",
     "create_table_files",
@@ -33,23 +39,11 @@ __all__ = [
 
 log = logging.getLogger("hudiwrite")
 
-PROPERTIES_PATH = f"{HOODIE_DIR}/{PROPERTIES_FILE}"
-BACKUP_PATH = f"{HOODIE_DIR}/{PROPERTIES_BACKUP}"
-#: Folders of a freshly created table (protocol §1: what Spark's init leaves behind).
-TABLE_DIRS = (
-    f"{AUX_DIR}/.bootstrap/.partitions",
-    f"{AUX_DIR}/.bootstrap/.fileids",
-    f"{HOODIE_DIR}/.schema",
-    MARKER_DIR,
-    f"{HOODIE_DIR}/{ARCHIVE_FOLDER}",
-)
-METADATA_TABLE_DIR = f"{HOODIE_DIR}/metadata"
-
 
 def create_table_files(storage: Storage, config: TableConfig) -> None:
     """Lay out a new table: the meta folders, then ``hoodie.properties`` put-if-absent (the
     step that makes it a table). FileExistsError if another table got there first."""
-    for d in TABLE_DIRS:
+    for d in NEW_TABLE_DIRS:
         storage.makedirs(d)
     storage.create_exclusive(PROPERTIES_PATH, config.to_bytes())
 
@@ -217,7 +211,7 @@ class MetaClient:
     def archive_dir(self) -> str:
         """``.hoodie/<hoodie.archivelog.folder>`` (HoodieTableMetaClient.getArchivePath)."""
         folder = self.config.props.get(Keys.ARCHIVELOG_FOLDER) or ARCHIVE_FOLDER
-        return f"{HOODIE_DIR}/{folder.strip('/')}"
+        return meta_path(folder)
 
     def timeline(self) -> Timeline:
         self.storage.invalidate()

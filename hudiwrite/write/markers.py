@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import posixpath
 
-from hudiwrite.model.naming import MARKER_DIR, join_partition, marker_name, split_marker_name
+from hudiwrite.model.naming import join_partition, marker_name, split_marker_name
+from hudiwrite.model.paths import marker_dir
 from hudiwrite.storage import Storage
 
 __all__ = ["IOType", "Markers"]
@@ -24,7 +25,7 @@ class Markers:
 
     def __init__(self, storage: Storage, instant_time: str) -> None:
         self.storage = storage
-        self.root = f"{MARKER_DIR}/{instant_time}"
+        self.root = marker_dir(instant_time)
 
     def create(self, partition: str, data_file_name: str, io_type: str) -> None:
         rel = join_partition(partition, marker_name(data_file_name, io_type))
