@@ -12,7 +12,12 @@ import attrs
 from hudiwrite.exceptions import InvalidOptionError
 from hudiwrite.model.tableconfig import PayloadClass
 from hudiwrite.services.inline import InlineSettings
-from hudiwrite.services.settings import ArchiveSettings, CleanSettings, CompactionSettings
+from hudiwrite.services.settings import (
+    ArchiveSettings,
+    CleanPolicy,
+    CleanSettings,
+    CompactionSettings,
+)
 from hudiwrite.write.context import WriteSettings
 
 __all__ = ["PayloadClass", "TableOptions"]
@@ -159,7 +164,7 @@ class TableOptions(metaclass=_Options):
     #: Cleaning policy: keep the file slices the last ``clean_retained`` commits read
     #: (``"keep_latest_commits"``), or the latest ``clean_retained`` slices of every file
     #: group (``"keep_latest_file_versions"``).
-    clean_policy: Literal["keep_latest_commits", "keep_latest_file_versions"] = attrs.field(
+    clean_policy: CleanPolicy = attrs.field(
         default="keep_latest_commits",
         validator=_one_of("keep_latest_commits", "keep_latest_file_versions"),
     )

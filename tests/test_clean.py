@@ -492,7 +492,7 @@ def test_planner_replaced_groups_pending_compactions_and_savepoints() -> None:
         CleanSettings("keep_latest_file_versions", 3), pending_compaction_groups=pending
     ) == (f2,)
     with pytest.raises(hw.HudiError):
-        plan(CleanSettings("keep_latest_by_hours", 2))
+        plan(CleanSettings("keep_latest_by_hours", 2))  # type: ignore[arg-type]
 
 
 def _plan_files(meta: Any, settings: CleanSettings, partitions: list[str] | None) -> set[str]:

@@ -33,7 +33,9 @@ def _deletes(
     return delete_block_content(DeleteRecords.create(pa.array(keys), None, ordering, kind=kind))
 
 
-def merge(semantics: str, base: pa.Table, *blocks: pa.Table | bytes) -> dict[str, tuple[int, str]]:
+def merge(
+    semantics: MergeSemantics, base: pa.Table, *blocks: pa.Table | bytes
+) -> dict[str, tuple[int, str]]:
     settings = MergeSettings("ts", semantics)
     fold = _Fold(settings, SCHEMA)
     for index, block in enumerate(blocks):
@@ -57,7 +59,7 @@ EMPTY = SCHEMA.empty_table()
 
 
 @pytest.mark.parametrize("semantics", ORDERED)
-def test_greater_ordering_wins_among_log_records_ties_to_later(semantics: str) -> None:
+def test_greater_ordering_wins_among_log_records_ties_to_later(semantics: MergeSemantics) -> None:
     got = merge(
         semantics,
         EMPTY,
@@ -73,19 +75,19 @@ def test_commit_time_takes_the_latest_record() -> None:
 
 
 @pytest.mark.parametrize("semantics", ALL)
-def test_within_a_block_the_later_of_equal_rows_wins(semantics: str) -> None:
+def test_within_a_block_the_later_of_equal_rows_wins(semantics: MergeSemantics) -> None:
     got = merge(semantics, EMPTY, _records(("k", 2, "a"), ("k", 2, "b")))
     assert got == {"k": (2, "b")}
 
 
 @pytest.mark.parametrize("semantics", ALL)
-def test_zero_ordering_delete_always_wins(semantics: str) -> None:
+def test_zero_ordering_delete_always_wins(semantics: MergeSemantics) -> None:
     got = merge(semantics, _records(("k", 9, "base")), _records(("k", 10, "log")), _deletes(["k"]))
     assert got == {}
 
 
 @pytest.mark.parametrize("semantics", ALL)
-def test_record_after_delete_wins(semantics: str) -> None:
+def test_record_after_delete_wins(semantics: MergeSemantics) -> None:
     got = merge(
         semantics, EMPTY, _deletes(["k"], [100], OrderingKind.LONG), _records(("k", 1, "a"))
     )
@@ -254,7 +256,9 @@ def _partial(columns: set[str], *rows: tuple[str, int, str]) -> tuple[pa.Table, 
 Block: TypeAlias = "pa.Table | bytes | tuple[pa.Table, frozenset[str]]"
 
 
-def merged_rows(semantics: str, base: pa.Table, *blocks: Block) -> Counter[tuple[Any, ...]]:
+def merged_rows(
+    semantics: MergeSemantics, base: pa.Table, *blocks: Block
+) -> Counter[tuple[Any, ...]]:
     """Every row the merge returns (duplicates counted), as (key, ts, a, b)."""
     settings = MergeSettings("ts", semantics)
     lacking: set[str] = set()
@@ -275,7 +279,7 @@ def merged_rows(semantics: str, base: pa.Table, *blocks: Block) -> Counter[tuple
 
 
 @pytest.mark.parametrize("semantics", ALL)
-def test_every_duplicate_base_row_is_merged(semantics: str) -> None:
+def test_every_duplicate_base_row_is_merged(semantics: MergeSemantics) -> None:
     """bulk_insert leaves a key twice in a base file: both copies take the log record (as
     Java's compaction and Spark-Hudi 1.x do), and a delete removes both."""
     base = _full(("k", 1, "a0", "b0"), ("k", 1, "a0", "b0"), ("j", 1, "x", "y"), ("d", 1, "", ""))
@@ -295,7 +299,9 @@ def test_each_duplicate_meets_the_log_record_on_its_own_ordering_value() -> None
 
 
 @pytest.mark.parametrize("semantics", ALL)
-def test_partial_update_takes_the_missing_columns_from_the_base_row(semantics: str) -> None:
+def test_partial_update_takes_the_missing_columns_from_the_base_row(
+    semantics: MergeSemantics,
+) -> None:
     base = _full(("k", 1, "a0", "b0"), ("k", 1, "a0", "b0"), ("j", 1, "x", "y"))
     got = merged_rows(semantics, base, _partial({"a"}, ("k", 2, "a1"), ("n", 2, "new")))
     # the copies of k each keep their b; a key no base row has lacks b
@@ -305,7 +311,7 @@ def test_partial_update_takes_the_missing_columns_from_the_base_row(semantics: s
 
 
 @pytest.mark.parametrize("semantics", ALL)
-def test_two_partial_updates_of_a_key_combine(semantics: str) -> None:
+def test_two_partial_updates_of_a_key_combine(semantics: MergeSemantics) -> None:
     base = _full(("k", 1, "a0", "b0"))
     got = merged_rows(
         semantics, base, _partial({"a"}, ("k", 2, "a1")), _partial({"b"}, ("k", 3, "b2"))

@@ -6,6 +6,7 @@ The property keys live here and nowhere else (protocol §1.1).
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import zlib
 from collections.abc import Mapping
 
@@ -112,7 +113,7 @@ class PayloadClass:
         )
 
 
-class MergeSemantics:
+class MergeSemantics(str, enum.Enum):
     """How records of one key combine, from a table's payload class or merge mode.
 
     See ``hudiwrite.read.merge`` for what each means. Version 6 tables name a payload class;
@@ -124,6 +125,9 @@ class MergeSemantics:
     DEFAULT_PAYLOAD = "default_payload"
     EVENT_TIME = "event_time"
     COMMIT_TIME = "commit_time"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 _EVENT_TIME_STRATEGY = "eeb8d96f-b1e4-49fd-bbf8-28ac514178e5"
@@ -437,7 +441,7 @@ class TableConfig:
         return _split(self.props.get(Keys.METADATA_PARTITIONS))
 
     @property
-    def merge_semantics(self) -> str:
+    def merge_semantics(self) -> MergeSemantics:
         """The merge semantics readers and writers must apply to this table."""
         props = self.props
         payload = props.get(Keys.PAYLOAD_CLASS) or props.get(Keys.LEGACY_PAYLOAD_CLASS)

@@ -73,7 +73,7 @@ _DATA, _DELETE = 0, 1
 @attrs.frozen
 class MergeSettings:
     ordering_field: str | None
-    semantics: str = Semantics.OVERWRITE_PAYLOAD
+    semantics: Semantics = Semantics.OVERWRITE_PAYLOAD
     #: Tables without meta fields: record keys are computed with this key generator (the
     #: schema read must hold ``_hoodie_record_key``, filled here, and the key fields).
     keygen: KeyGenerator | None = None

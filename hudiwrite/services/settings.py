@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import attrs
 
 from hudiwrite.timeline.instant import Instant
+
+#: Hudi's cleaner policies (KEEP_LATEST_COMMITS / KEEP_LATEST_FILE_VERSIONS).
+CleanPolicy = Literal["keep_latest_commits", "keep_latest_file_versions"]
 
 __all__ = [
     "ArchiveResult",
@@ -35,9 +40,7 @@ class CompactionSettings:
 
 @attrs.frozen
 class CleanSettings:
-    #: "keep_latest_commits" or "keep_latest_file_versions" (Hudi's KEEP_LATEST_COMMITS /
-    #: KEEP_LATEST_FILE_VERSIONS).
-    policy: str
+    policy: CleanPolicy
     retained: int
 
 
@@ -66,7 +69,7 @@ class CleanResult:
     """What :meth:`HudiTable.clean` did (``instant_time`` None: nothing to clean)."""
 
     instant_time: str | None
-    policy: str
+    policy: CleanPolicy
     earliest_retained: str | None
     files_deleted: tuple[str, ...]
 

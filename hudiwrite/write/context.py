@@ -6,6 +6,7 @@ import attrs
 
 from hudiwrite.formats.avro_schema import TableSchema
 from hudiwrite.model.keys import KeyGenerator
+from hudiwrite.model.tableconfig import MergeSemantics
 from hudiwrite.timeline.layout import TableLayout
 
 __all__ = ["WriteContext", "WriteSettings"]
@@ -41,6 +42,6 @@ class WriteContext:
     schema: TableSchema
     keygen: KeyGenerator
     ordering_field: str | None
-    merge_semantics: str
+    merge_semantics: MergeSemantics
     layout: TableLayout
     settings: WriteSettings
