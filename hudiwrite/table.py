@@ -420,6 +420,7 @@ class HudiTable:
     def to_arrow(
         self,
         columns: Sequence[str] | None = None,
+        *,
         filters: Sequence[Filter] | None = None,
         as_of: str | None = None,
         read_optimized: bool = False,
@@ -439,10 +440,10 @@ class HudiTable:
     def scan(
         self,
         columns: Sequence[str] | None = None,
+        *,
         filters: Sequence[Filter] | None = None,
         as_of: str | None = None,
         read_optimized: bool = False,
-        *,
         batch_size: int = SCAN_BATCH_ROWS,
     ) -> pa.RecordBatchReader:
         """Like :meth:`to_arrow`, streamed: file slice after file slice, each base file
@@ -456,7 +457,7 @@ class HudiTable:
         return plan.to_reader(batch_size)
 
     def read_incremental(
-        self, start: str, end: str | None = None, columns: Sequence[str] | None = None
+        self, start: str, end: str | None = None, *, columns: Sequence[str] | None = None
     ) -> pa.Table:
         """Records changed by the commits after ``start`` up to ``end`` (instant times; the
         completion time on table versions 8/9), in their state as of ``end``."""
