@@ -28,15 +28,10 @@ from hudiwrite.formats.avro_schema import (
 )
 from hudiwrite.model.columns import META_FIELDS
 from hudiwrite.model.keys import KeyGenerator, column_by_path
-from hudiwrite.model.paths import ARCHIVE_FOLDER
 from hudiwrite.model.tableconfig import (
-    PARQUET,
-    PAYLOAD_MERGER_STRATEGY,
     Keys,
     PayloadClass,
     TableConfig,
-    TableType,
-    table_checksum,
 )
 from hudiwrite.read.inventory import FileSliceInfo, TableStats, latest_slices, table_stats
 from hudiwrite.read.snapshot import (
@@ -58,7 +53,7 @@ from hudiwrite.services.settings import (
 )
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import Instant
-from hudiwrite.timeline.layout import layout_for_version
+from hudiwrite.timeline.layout import TableLayout, layout_for_version
 from hudiwrite.timeline.metaclient import (
     MetaClient,
     config_exists,
@@ -78,6 +73,49 @@ __all__ = ["HudiTable", "WriteMode", "write_hudi"]
 WriteMode = Literal["upsert", "insert", "delete"]
 
 log = logging.getLogger("hudiwrite")
+
+
+def _table_name(uri: str, table_name: str | None) -> str:
+    """The given or default table name, checked: it names Avro records."""
+    name = table_name or _default_table_name(uri)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise InvalidOptionError(
+            f"table_name {name!r} must be letters, digits and '_' (it names Avro records)"
+        )
+    return name
+
+
+def _creatable_layout(version: int, data_schema: pa.Schema) -> TableLayout:
+    """The layout of a new table of ``version``, refusing versions hudiwrite does not write
+    and types the version cannot store."""
+    layout = layout_for_version(version)
+    if not layout.writable:
+        raise UnsupportedTableError(
+            f"creating tables of version {version} is not supported yet "
+            "(hudiwrite reads versions 6, 8 and 9 and writes version 6)"
+        )
+    naive = type_paths(data_schema, lambda t: pa.types.is_timestamp(t) and t.tz is None)
+    if naive and not layout.local_timestamps:
+        raise UnsupportedTypeError(
+            f"column(s) {', '.join(naive)}: timestamps without a time zone cannot be stored "
+            f"in a table of version {version} (Hudi 0.x, which Spark-Hudi 0.15 "
+            "and Athena read, has no such type); give them one, e.g. "
+            "cast to pa.timestamp('us', tz='UTC')"
+        )
+    return layout
+
+
+def _check_key_fields(keygen: KeyGenerator, schema: pa.Schema, ordering_field: str | None) -> None:
+    """Key, partition and ordering fields exist in ``schema`` with usable types
+    (SchemaMismatchError, UnsupportedTypeError or InvalidOptionError otherwise)."""
+    empty = schema.empty_table()
+    for field in keygen.fields:
+        column_by_path(empty, field)  # raises SchemaMismatchError if absent
+    keygen.record_keys(empty)  # type checks of key and partition fields
+    keygen.partition_paths(empty)
+    if ordering_field is not None:
+        column_by_path(empty, ordering_field)
+        _check_ordering_type(empty, ordering_field)
 
 
 def _fields(value: str | Sequence[str] | None, what: str) -> tuple[str, ...]:
@@ -177,26 +215,9 @@ class HudiTable:
         partitions = _fields(partition_by, "partition_by")
         if not keys:
             raise InvalidOptionError("record_key must name at least one column")
-        name = table_name or _default_table_name(uri)
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise InvalidOptionError(
-                f"table_name {name!r} must be letters, digits and '_' (it names Avro records)"
-            )
+        name = _table_name(uri, table_name)
         data_schema = pa.schema([f for f in schema if f.name not in META_FIELDS])
-        layout = layout_for_version(options.table_version)
-        if not layout.writable:
-            raise UnsupportedTableError(
-                f"creating tables of version {options.table_version} is not supported yet "
-                "(hudiwrite reads versions 6, 8 and 9 and writes version 6)"
-            )
-        naive = type_paths(data_schema, lambda t: pa.types.is_timestamp(t) and t.tz is None)
-        if naive and not layout.local_timestamps:
-            raise UnsupportedTypeError(
-                f"column(s) {', '.join(naive)}: timestamps without a time zone cannot be stored "
-                f"in a table of version {options.table_version} (Hudi 0.x, which Spark-Hudi 0.15 "
-                "and Athena read, has no such type); give them one, e.g. "
-                "cast to pa.timestamp('us', tz='UTC')"
-            )
+        layout = _creatable_layout(options.table_version, data_schema)
         table_schema_ = TableSchema.from_arrow(data_schema, name)
         keygen = KeyGenerator.infer(
             keys,
@@ -204,43 +225,25 @@ class HudiTable:
             hive_style=hive_style_partitioning,
             url_encode=options.url_encode_partitions,
         )
-        empty = table_schema_.arrow.empty_table()
-        for field in keygen.fields:
-            column_by_path(empty, field)  # raises SchemaMismatchError if absent
-        keygen.record_keys(empty)  # type checks of key and partition fields
-        keygen.partition_paths(empty)
-        if ordering_field is not None:
-            column_by_path(empty, ordering_field)
-            _check_ordering_type(empty, ordering_field)
+        _check_key_fields(keygen, table_schema_.arrow, ordering_field)
 
         storage = Storage(uri, storage_options)
         if config_exists(storage):
             raise TableExistsError(f"a Hudi table already exists at {uri!r}")
-        props: dict[str, str] = {
-            Keys.NAME: name,
-            Keys.TYPE: TableType.MERGE_ON_READ,
-            Keys.VERSION: str(options.table_version),
-            Keys.TIMELINE_LAYOUT: str(layout.timeline_layout_version),
-            Keys.RECORD_KEY_FIELDS: ",".join(keys),
-            Keys.KEYGEN_CLASS: keygen.class_name,
-            Keys.HIVE_STYLE: str(hive_style_partitioning).lower(),
-            Keys.URL_ENCODE: str(options.url_encode_partitions).lower(),
-            Keys.DROP_PARTITION_COLUMNS: "false",
-            Keys.ARCHIVELOG_FOLDER: ARCHIVE_FOLDER,
-            Keys.PAYLOAD_CLASS: options.payload_class,
-            Keys.MERGER_STRATEGY: PAYLOAD_MERGER_STRATEGY,
-            Keys.CREATE_SCHEMA: avro_json(create_schema_style(table_schema_.avro)),
-            Keys.TIMEZONE: "UTC",
-            Keys.BASE_FILE_FORMAT: PARQUET,
-        }
-        if partitions:
-            props[Keys.PARTITION_FIELDS] = ",".join(partitions)
-        if ordering_field is not None:
-            props[Keys.PRECOMBINE_FIELD] = ordering_field
-        if options.database_name:
-            props[Keys.DATABASE] = options.database_name
-        props[Keys.CHECKSUM] = str(table_checksum(name, options.database_name))
-        config = TableConfig(props)
+        config = TableConfig.for_new_table(
+            name=name,
+            version=options.table_version,
+            timeline_layout=layout.timeline_layout_version,
+            record_keys=keys,
+            partition_fields=partitions,
+            keygen_class=keygen.class_name,
+            hive_style=hive_style_partitioning,
+            url_encode=options.url_encode_partitions,
+            payload_class=options.payload_class,
+            create_schema=avro_json(create_schema_style(table_schema_.avro)),
+            ordering_field=ordering_field,
+            database=options.database_name,
+        )
         try:
             create_table_files(storage, config)
         except FileExistsError:

@@ -9,10 +9,9 @@ the properties file names to :mod:`hudiwrite.model.tableconfig`.
 
 from __future__ import annotations
 
-from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE
+from hudiwrite.model.tableconfig import ARCHIVE_FOLDER, PROPERTIES_BACKUP, PROPERTIES_FILE
 
 __all__ = [
-    "ARCHIVE_FOLDER",
     "AUX_DIR",
     "BACKUP_PATH",
     "HEARTBEAT_DIR",
@@ -36,8 +35,6 @@ PROPERTIES_PATH = f"{HOODIE_DIR}/{PROPERTIES_FILE}"
 BACKUP_PATH = f"{HOODIE_DIR}/{PROPERTIES_BACKUP}"
 #: Direct markers, one folder per instant (``.hoodie/.temp/<instant>/``).
 MARKER_DIR = f"{HOODIE_DIR}/.temp"
-#: Default folder of the archived timeline, under ``.hoodie`` (``hoodie.archivelog.folder``).
-ARCHIVE_FOLDER = "archived"
 #: Auxiliary metadata: 0.x copies of compaction plans, bootstrap index, hudiwrite's locks.
 AUX_DIR = f"{HOODIE_DIR}/.aux"
 #: Heartbeats of running writes, one file per instant (``.hoodie/.heartbeat/<instant>``).

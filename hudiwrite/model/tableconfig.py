@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -78,6 +78,8 @@ PROPERTIES_BACKUP = "hoodie.properties.backup"
 
 #: UUID of Hudi's default payload-based record merger strategy.
 PAYLOAD_MERGER_STRATEGY = "eeb8d96f-b1e4-49fd-bbf8-28ac514178e5"
+#: Default folder of the archived timeline, under ``.hoodie`` (``hoodie.archivelog.folder``).
+ARCHIVE_FOLDER = "archived"
 
 
 #: Keys every table's properties hold (Spark has written them since table version 1).
@@ -279,6 +281,51 @@ class TableConfig:
     """The parsed properties of a table, with typed accessors for what hudiwrite uses."""
 
     props: Mapping[str, str] = attrs.field(converter=_as_dict)
+
+    @classmethod
+    def for_new_table(
+        cls,
+        *,
+        name: str,
+        version: int,
+        timeline_layout: int,
+        record_keys: Sequence[str],
+        partition_fields: Sequence[str],
+        keygen_class: str,
+        hive_style: bool,
+        url_encode: bool,
+        payload_class: str,
+        create_schema: str,
+        ordering_field: str | None,
+        database: str | None,
+    ) -> TableConfig:
+        """The ``hoodie.properties`` of a new Merge-on-Read table, as Spark-Hudi writes them
+        (protocol §1.1), checksum included."""
+        props: dict[str, str] = {
+            Keys.NAME: name,
+            Keys.TYPE: TableType.MERGE_ON_READ,
+            Keys.VERSION: str(version),
+            Keys.TIMELINE_LAYOUT: str(timeline_layout),
+            Keys.RECORD_KEY_FIELDS: ",".join(record_keys),
+            Keys.KEYGEN_CLASS: keygen_class,
+            Keys.HIVE_STYLE: str(hive_style).lower(),
+            Keys.URL_ENCODE: str(url_encode).lower(),
+            Keys.DROP_PARTITION_COLUMNS: "false",
+            Keys.ARCHIVELOG_FOLDER: ARCHIVE_FOLDER,
+            Keys.PAYLOAD_CLASS: payload_class,
+            Keys.MERGER_STRATEGY: PAYLOAD_MERGER_STRATEGY,
+            Keys.CREATE_SCHEMA: create_schema,
+            Keys.TIMEZONE: "UTC",
+            Keys.BASE_FILE_FORMAT: PARQUET,
+        }
+        if partition_fields:
+            props[Keys.PARTITION_FIELDS] = ",".join(partition_fields)
+        if ordering_field is not None:
+            props[Keys.PRECOMBINE_FIELD] = ordering_field
+        if database:
+            props[Keys.DATABASE] = database
+        props[Keys.CHECKSUM] = str(table_checksum(name, database))
+        return cls(props)
 
     @classmethod
     def from_text(cls, text: str) -> TableConfig:

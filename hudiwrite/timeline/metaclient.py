@@ -15,14 +15,13 @@ from hudiwrite.exceptions import (
 )
 from hudiwrite.formats.avro_schema import TableSchema
 from hudiwrite.model.paths import (
-    ARCHIVE_FOLDER,
     BACKUP_PATH,
     METADATA_TABLE_DIR,
     NEW_TABLE_DIRS,
     PROPERTIES_PATH,
     meta_path,
 )
-from hudiwrite.model.tableconfig import Keys, TableConfig
+from hudiwrite.model.tableconfig import ARCHIVE_FOLDER, Keys, TableConfig
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
 from hudiwrite.timeline.layout import AVRO_MAGIC, TableLayout, layout_for_config
