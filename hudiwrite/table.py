@@ -510,9 +510,9 @@ class HudiTable:
         through."""
         return self._meta.timeline().instants
 
-    @property
     def schema_with_meta(self) -> pa.Schema:
-        """The stored schema of the latest commit: the five meta columns, then the data."""
+        """The stored schema of the latest commit: the five meta columns, then the data.
+        Reads the timeline; SchemaMismatchError when no commit recorded a schema yet."""
         ts = self._meta.table_schema()
         if ts is None:
             raise SchemaMismatchError("the table has no schema yet")

@@ -59,7 +59,7 @@ def test_pieces_of_a_slice_are_the_slice(tmp_path: Path, payload: str) -> None:
     meta = t._meta  # internal on purpose: read_slice and iter_slice are tested directly
     timeline = meta.timeline()
     view = FileSystemView.load(meta.storage, timeline, None)
-    schema = t.schema_with_meta
+    schema = t.schema_with_meta()
     settings = MergeSettings("ts", meta.config.merge_semantics)
     slices = [s for p in view.partitions for s in view.latest_slices(p)]
     assert any(s.log_files for s in slices)
