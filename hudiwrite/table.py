@@ -207,6 +207,11 @@ class HudiTable:
         names one or more columns; several make Hudi's ComplexKeyGenerator keys. Without
         ``partition_by`` the table is non-partitioned. ``ordering_field`` (Hudi's precombine
         field) decides which of several records with one key wins.
+
+        Returns the handle. Raises InvalidOptionError for bad arguments or options,
+        SchemaMismatchError when a key, partition or ordering column is missing,
+        UnsupportedTypeError for types the table version cannot store, UnsupportedTableError
+        for a table version hudiwrite does not write. Nothing is written before these checks.
         """
         options = _options(options)
         if not isinstance(schema, pa.Schema):
@@ -307,17 +312,39 @@ class HudiTable:
     # -- writes -----------------------------------------------------------------------------
 
     def upsert(self, data: ArrowData) -> WriteResult:
-        """Insert new keys and replace existing ones (one atomic delta commit)."""
+        """Insert new keys and replace existing ones (one atomic delta commit).
+
+        Returns a :class:`WriteResult`. Raises InvalidRecordError for bad rows (null or
+        ambiguous keys, bad partition values), SchemaMismatchError and UnsupportedTypeError
+        for columns that do not fit the table, InvalidOptionError for data that is not
+        Arrow, UnsupportedTableError for a table hudiwrite cannot write, CommitConflictError
+        when a concurrent writer changed the same file groups (retry), CorruptTableError for
+        damaged table files. On any error the table is left as it was."""
         return self._write(Operation.UPSERT, data)
 
     def insert(self, data: ArrowData) -> WriteResult:
         """Insert new keys. A key that already exists is an error (or skipped, see
-        ``TableOptions.insert_duplicates``); the table is left unchanged on error."""
+        ``TableOptions.insert_duplicates``); the table is left unchanged on error.
+
+        Returns a :class:`WriteResult`. Raises InvalidRecordError for bad rows (null or
+        ambiguous keys, bad partition values), SchemaMismatchError and UnsupportedTypeError
+        for columns that do not fit the table, InvalidOptionError for data that is not
+        Arrow, UnsupportedTableError for a table hudiwrite cannot write, CommitConflictError
+        when a concurrent writer changed the same file groups (retry), CorruptTableError for
+        damaged table files. On any error the table is left as it was."""
         return self._write(Operation.INSERT, data)
 
     def delete(self, keys: ArrowData) -> WriteResult:
         """Delete the records whose keys appear in ``keys`` (Arrow data holding the record key
-        and partition columns). Keys not in the table are ignored."""
+        and partition columns). Keys not in the table are ignored (counted in
+        ``WriteResult.num_skipped``).
+
+        Returns a :class:`WriteResult`. Raises InvalidRecordError for bad rows (null or
+        ambiguous keys, bad partition values), SchemaMismatchError and UnsupportedTypeError
+        for columns that do not fit the table, InvalidOptionError for data that is not
+        Arrow, UnsupportedTableError for a table hudiwrite cannot write, CommitConflictError
+        when a concurrent writer changed the same file groups (retry), CorruptTableError for
+        damaged table files. On any error the table is left as it was."""
         return self._write(Operation.DELETE, keys)
 
     def _write(self, operation: Operation, data: ArrowData) -> WriteResult:
@@ -434,6 +461,9 @@ class HudiTable:
         one of ``= != < <= > >= in "not in"`` (all must hold; partition filters prune
         partitions before any file is opened); ``as_of`` an instant time for time travel;
         ``read_optimized`` reads base files only, as Hudi's read-optimized query does.
+
+        Raises InvalidOptionError for unknown columns, malformed filters or an ``as_of``
+        that is not an instant time, and CorruptTableError for damaged table files.
         """
         plan = plan_snapshot(
             self._meta, columns=columns, filters=filters, as_of=as_of, read_optimized=read_optimized
@@ -451,7 +481,8 @@ class HudiTable:
     ) -> pa.RecordBatchReader:
         """Like :meth:`to_arrow`, streamed: file slice after file slice, each base file
         decoded ``batch_size`` rows at a time and merged with the slice's log records, so
-        memory holds one slice's log records and a batch, not the table or the slice."""
+        memory holds one slice's log records and a batch, not the table or the slice.
+        Raises as :meth:`to_arrow` does (corrupt files when the stream reaches them)."""
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise InvalidOptionError(f"batch_size must be a positive int, not {batch_size!r}")
         plan = plan_snapshot(
@@ -463,7 +494,9 @@ class HudiTable:
         self, start: str, end: str | None = None, *, columns: Sequence[str] | None = None
     ) -> pa.Table:
         """Records changed by the commits after ``start`` up to ``end`` (instant times; the
-        completion time on table versions 8/9), in their state as of ``end``."""
+        completion time on table versions 8/9), in their state as of ``end``. Raises
+        InvalidOptionError when ``start`` or ``end`` is not an instant time (an ``end``
+        before ``start`` selects nothing), CorruptTableError for damaged table files."""
         plan = plan_incremental(self._meta, start, end, columns)
         return plan.to_table(self._options.max_workers)
 
