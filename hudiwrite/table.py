@@ -326,12 +326,7 @@ class HudiTable:
         """Insert new keys. A key that already exists is an error (or skipped, see
         ``TableOptions.insert_duplicates``); the table is left unchanged on error.
 
-        Returns a :class:`WriteResult`. Raises InvalidRecordError for bad rows (null or
-        ambiguous keys, bad partition values), SchemaMismatchError and UnsupportedTypeError
-        for columns that do not fit the table, InvalidOptionError for data that is not
-        Arrow, UnsupportedTableError for a table hudiwrite cannot write, CommitConflictError
-        when a concurrent writer changed the same file groups (retry), CorruptTableError for
-        damaged table files. On any error the table is left as it was."""
+        Returns a :class:`WriteResult`; raises as :meth:`upsert` does."""
         return self._write(Operation.INSERT, data)
 
     def delete(self, keys: ArrowData) -> WriteResult:
@@ -339,12 +334,7 @@ class HudiTable:
         and partition columns). Keys not in the table are ignored (counted in
         ``WriteResult.num_skipped``).
 
-        Returns a :class:`WriteResult`. Raises InvalidRecordError for bad rows (null or
-        ambiguous keys, bad partition values), SchemaMismatchError and UnsupportedTypeError
-        for columns that do not fit the table, InvalidOptionError for data that is not
-        Arrow, UnsupportedTableError for a table hudiwrite cannot write, CommitConflictError
-        when a concurrent writer changed the same file groups (retry), CorruptTableError for
-        damaged table files. On any error the table is left as it was."""
+        Returns a :class:`WriteResult`; raises as :meth:`upsert` does."""
         return self._write(Operation.DELETE, keys)
 
     def _write(self, operation: Operation, data: ArrowData) -> WriteResult:
@@ -426,13 +416,7 @@ class HudiTable:
         schema = meta.table_schema(timeline)
         if schema is None:
             raise SchemaMismatchError("the table has no schema (no commit, no create schema)")
-        keygen = KeyGenerator.from_class_name(
-            config.keygen_class,
-            config.record_key_fields,
-            config.partition_fields,
-            hive_style=config.hive_style,
-            url_encode=config.url_encode,
-        )
+        keygen = config.key_generator()
         semantics = config.merge_semantics  # UnsupportedTableError for unknown payloads
         opts = self._options
         return WriteContext(

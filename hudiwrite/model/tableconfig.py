@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from hudiwrite.exceptions import CorruptTableError, InvalidOptionError, UnsupportedTableError
+from hudiwrite.model.keys import KeyGenerator
 
 __all__ = [
     "Keys",
@@ -281,6 +282,16 @@ class TableConfig:
     """The parsed properties of a table, with typed accessors for what hudiwrite uses."""
 
     props: Mapping[str, str] = attrs.field(converter=_as_dict)
+
+    def key_generator(self) -> KeyGenerator:
+        """The key generator ``hoodie.properties`` names, over its key and partition fields."""
+        return KeyGenerator.from_class_name(
+            self.keygen_class,
+            self.record_key_fields,
+            self.partition_fields,
+            hive_style=self.hive_style,
+            url_encode=self.url_encode,
+        )
 
     @classmethod
     def for_new_table(

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from hudiwrite.exceptions import InvalidOptionError, UnsupportedTableError
 from hudiwrite.model.columns import COMMIT_TIME, IS_DELETED, META_FIELDS, OPERATION, RECORD_KEY
 from hudiwrite.model.filegroup import FileSlice
-from hudiwrite.model.keys import KeyGenerator, KeyGeneratorKind, partition_values
+from hudiwrite.model.keys import KeyGeneratorKind, partition_values
 from hudiwrite.model.tableconfig import PARQUET, TableConfig
 from hudiwrite.read.fsview import FileSystemView, list_all_partitions
 from hudiwrite.read.merge import MergeSettings, iter_slice, read_slice
@@ -393,13 +393,7 @@ def merge_settings(config: TableConfig) -> MergeSettings:
     Java's log scanner does with ``hoodie.table.recordkey.fields`` then)."""
     keygen = None
     if not config.populate_meta_fields:
-        keygen = KeyGenerator.from_class_name(
-            config.keygen_class,
-            config.record_key_fields,
-            config.partition_fields,
-            hive_style=config.hive_style,
-            url_encode=config.url_encode,
-        )
+        keygen = config.key_generator()
     return MergeSettings(config.precombine_field, config.merge_semantics, keygen)
 
 
