@@ -168,10 +168,17 @@ class TableModel:
                 base[k] = version
         self.base = base
 
-    def compacted(self, count: int) -> None:
+    def compacted(self, count: int, as_of: str | None = None) -> None:
         """A compaction of every file group with logs ran: base files now hold the snapshot
-        (records keep their commit times; deleted keys are gone from base files)."""
-        self.base = dict(self.snapshot)
+        (records keep their commit times; deleted keys are gone from base files). With
+        ``as_of``, the compaction's instant: a plan scheduled earlier and executed now holds
+        the state of the commits before it, not the writes that came after the plan (their
+        logs belong to the slice the compaction starts)."""
+        if as_of is None:
+            self.base = dict(self.snapshot)
+        else:
+            before = [state for instant, state in self.history if instant < as_of]
+            self.base = dict(before[-1]) if before else {}
         self.compactions = count
 
     def remember(self, instant: str) -> None:

@@ -319,8 +319,12 @@ def _build_pending_compaction(path: Path) -> Workload:
     assert plan.scheduled, "a compaction plan was written"
     wl.upsert([simple_row(rng, f"k{i}", f"p{i % 2}", 3) for i in (0, 3)])
     wl.delete([simple_row(rng, "k1", "p1", 4)])
-    wl.upsert([simple_row(rng, f"k{i}", f"p{i % 2}", 5) for i in (2, 1)])
+    # (writing k1 again now would first run the plan: a revived key must not end up in the
+    # compaction's new slice only; tests/test_compaction.py covers that)
+    wl.upsert([simple_row(rng, f"k{i}", f"p{i % 2}", 5) for i in (2, 5)])
     assert wl.table.timeline()[-1].time > plan.scheduled[0]
+    pending = [i.time for i in wl.table.timeline() if i.action == "compaction"]
+    assert pending == list(plan.scheduled), "the plan stays pending"
     return wl
 
 

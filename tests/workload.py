@@ -156,6 +156,7 @@ class Workload:
     def upsert(self, rows: Sequence[Row]) -> hw.WriteResult:
         batch, model_rows = self.batch(rows)
         result = self.table.upsert(batch)
+        self._follow_compactions(before=result.instant_time)
         counts = self.model.upsert(model_rows, result.instant_time)
         self._after(result, counts)
         return result
@@ -163,6 +164,7 @@ class Workload:
     def insert(self, rows: Sequence[Row]) -> hw.WriteResult:
         batch, model_rows = self.batch(rows)
         result = self.table.insert(batch)
+        self._follow_compactions(before=result.instant_time)
         counts = self.model.insert(model_rows, result.instant_time, "fail")
         self._after(result, counts)
         return result
@@ -171,6 +173,7 @@ class Workload:
         batch, model_rows = self.batch(rows)
         keys = list(dict.fromkeys([*self.layout.record_key, *self.layout.partition_by]))
         result = self.table.delete(batch.select(keys))
+        self._follow_compactions(before=result.instant_time)
         counts = self.model.delete(model_rows, result.instant_time)
         self._after(result, counts)
         return result
@@ -215,13 +218,19 @@ class Workload:
         """Take note of compactions another writer ran."""
         self._follow_compactions()
 
-    def _follow_compactions(self) -> None:
+    def _follow_compactions(self, before: str | None = None) -> None:
         """Compactions that completed since the last look (archival removes old ones from
-        the timeline, so they are told apart by time, not counted)."""
-        done = [i.time for i in self.table.timeline() if i.action == "commit" and i.is_completed]
+        the timeline, so they are told apart by time, not counted). With ``before``, only
+        those older than that write: pending plans the write ran first (it revived deleted
+        keys of their file groups), which decide how the write counts its rows."""
+        done = [
+            i.time
+            for i in self.table.timeline()
+            if i.action == "commit" and i.is_completed and (before is None or i.time < before)
+        ]
         if done and done[-1] > self._last_compaction:
             self._last_compaction = done[-1]
-            self.model.compacted(self.model.compactions + 1)
+            self.model.compacted(self.model.compactions + 1, as_of=done[-1])
 
     # -- services ------------------------------------------------------------------------
 
