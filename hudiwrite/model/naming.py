@@ -36,6 +36,8 @@ __all__ = [
 
 #: Written in every partition directory; partition discovery by listing looks for it.
 PARTITION_METAFILE = ".hoodie_partition_metadata"
+#: Its key for the instant that created the partition (HoodiePartitionMetadata.COMMIT_TIME_KEY).
+_PARTITION_COMMIT_KEY = "commitTime"
 #: Version of the first log file of a (file group, base instant) pair (LOGFILE_BASE_VERSION).
 LOG_BASE_VERSION = 1
 
@@ -188,7 +190,7 @@ def partition_metadata_text(instant: str, partition: str, now_java: str) -> byte
     text = (
         "#partition metadata\n"
         f"#{now_java}\n"
-        f"commitTime={instant}\n"
+        f"{_PARTITION_COMMIT_KEY}={instant}\n"
         f"partitionDepth={partition_depth(partition)}\n"
     )
     return text.encode("latin-1")
@@ -200,7 +202,7 @@ def partition_metadata_commit(data: bytes) -> str | None:
     file (``HoodiePartitionMetadata``); the text form is read here, latin-1 like Java."""
     for line in data.decode("latin-1").splitlines():
         key, sep, value = line.strip().partition("=")
-        if sep and key.strip() == "commitTime":
+        if sep and key.strip() == _PARTITION_COMMIT_KEY:
             return value.strip()
     return None
 

@@ -194,13 +194,15 @@ def _revived_under_compaction(
     """The pending compactions of file groups in which this write revives deleted keys:
     tagged keys (found in a base file) that the merged snapshot no longer holds. Only the
     groups under compaction are read."""
-    in_pending = pa.array([False] * tagged.num_rows, pa.bool_())
-    for partition, file_id in pending:
-        group = pc.and_(
-            pc.equal(tagged.column(PARTITION), partition), pc.equal(tagged.column(FILE_ID), file_id)
-        )
-        in_pending = pc.or_(in_pending, group)
-    candidates = tagged.filter(in_pending)
+    groups_under = pa.table(
+        {
+            PARTITION: pa.array([p for p, _ in pending], tagged.schema.field(PARTITION).type),
+            FILE_ID: pa.array([f for _, f in pending], tagged.schema.field(FILE_ID).type),
+        }
+    )
+    candidates = tagged.join(
+        groups_under, keys=[PARTITION, FILE_ID], join_type="left semi", use_threads=False
+    )
     if candidates.num_rows == 0:
         return []
     if live is None:
