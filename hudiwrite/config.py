@@ -20,7 +20,7 @@ from hudiwrite.services.settings import (
 )
 from hudiwrite.write.context import WriteSettings
 
-__all__ = ["PayloadClass", "TableOptions"]
+__all__ = ["MergeMode", "PayloadClass", "TableOptions"]
 
 
 _COMPRESSIONS = ("gzip", "snappy", "zstd", "uncompressed")
@@ -88,22 +88,28 @@ class _Options(type):
         return super().__call__(**kwargs)
 
 
-def _payload_class(name: str) -> str:
-    return PayloadClass.resolve(name)
+def _payload_class(name: str | None) -> str | None:
+    return None if name is None else PayloadClass.resolve(name)
+
+
+#: ``merge_mode`` values: Hudi 1.x's ``hoodie.record.merge.mode``, lower case.
+MergeMode = Literal["event_time_ordering", "commit_time_ordering"]
 
 
 @attrs.frozen(kw_only=True)
 class TableOptions(metaclass=_Options):
     """How hudiwrite creates a table and writes to it.
 
-    Table-level choices (``table_version``, ``payload_class``, ``url_encode_partitions``,
-    ``database_name``) are recorded in ``hoodie.properties`` at creation; opening an existing
-    table takes them from there. The others apply to each write.
+    Table-level choices (``table_version``, ``payload_class`` or ``merge_mode``,
+    ``url_encode_partitions``, ``database_name``) are recorded in ``hoodie.properties`` at
+    creation; opening an existing table takes them from there. The others apply to each
+    write.
     """
 
-    #: Hudi table version to create: 6 is what Hudi 0.14/0.15 writes (and Athena reads);
-    #: 8 and 9 (Hudi 1.x) are read, and ``create`` refuses them until their writer lands.
-    #: On an opened table this is the table's version.
+    #: Hudi table version to create: 6 is what Hudi 0.14/0.15 writes (and Athena reads),
+    #: 8 what Hudi 1.0.x writes, 9 what Hudi 1.1 and later write (timeline layout 2, Avro
+    #: timeline files, completion times). On an opened table this is the table's version:
+    #: every write keeps it.
     table_version: int = attrs.field(default=6, validator=_one_of(6, 8, 9))
     #: Format of the data blocks in log files (updates): ``"parquet"`` or ``"avro"``.
     log_block_format: Literal["parquet", "avro"] = attrs.field(
@@ -129,9 +135,20 @@ class TableOptions(metaclass=_Options):
     small_file_floor: int = attrs.field(default=1024 * 1024, validator=_non_negative)
     #: Rows per parquet row group of base files.
     row_group_rows: int = attrs.field(default=1_048_576, validator=_positive)
-    #: Merge semantics (payload class, full or short name).
-    payload_class: str = attrs.field(
-        default=PayloadClass.OVERWRITE_WITH_LATEST, converter=_payload_class
+    #: Merge semantics of a version-6 table (payload class, full or short name); None means
+    #: ``OverwriteWithLatestAvroPayload``. On version 8/9 a payload class is translated into
+    #: the merge mode Hudi 1.x's upgrade maps it to (``DefaultHoodieRecordPayload`` ->
+    #: event time, ``OverwriteWithLatestAvroPayload`` -> commit time). On an opened
+    #: version-6 table this is the table's payload class.
+    payload_class: str | None = attrs.field(default=None, converter=_payload_class)
+    #: Merge mode of a version 8/9 table (``hoodie.record.merge.mode``):
+    #: ``"event_time_ordering"`` (the greatest ordering value wins, needs an ordering field)
+    #: or ``"commit_time_ordering"`` (the latest write wins; no ordering field). None: event
+    #: time when the table has an ordering field, else commit time (Spark-Hudi 1.x's
+    #: defaults). Refused for version 6, which names a payload class instead. On an opened
+    #: version 8/9 table this is the table's merge mode.
+    merge_mode: MergeMode | None = attrs.field(
+        default=None, validator=_one_of(None, "event_time_ordering", "commit_time_ordering")
     )
     #: Escape partition values Hive-style (``hoodie.datasource.write.partitionpath.urlencode``).
     url_encode_partitions: bool = attrs.field(default=False, validator=_bool)
@@ -192,6 +209,11 @@ class TableOptions(metaclass=_Options):
     heartbeat_interval: float = attrs.field(default=60.0, validator=_positive_number)
 
     def __attrs_post_init__(self) -> None:
+        if self.merge_mode is not None and self.table_version < 8:
+            raise InvalidOptionError(
+                f"merge_mode applies to table versions 8 and 9; a version-{self.table_version} "
+                "table names its merge semantics with payload_class"
+            )
         if self.archive_min_instants >= self.archive_max_instants:
             raise InvalidOptionError("archive_min_instants must be below archive_max_instants")
         if (

@@ -12,7 +12,7 @@ import attrs
 import pyarrow as pa
 
 from hudiwrite._arrow import type_paths
-from hudiwrite.config import TableOptions
+from hudiwrite.config import MergeMode, TableOptions
 from hudiwrite.exceptions import (
     InvalidOptionError,
     SchemaMismatchError,
@@ -30,6 +30,7 @@ from hudiwrite.model.columns import META_FIELDS
 from hudiwrite.model.keys import KeyGenerator, column_by_path
 from hudiwrite.model.tableconfig import (
     Keys,
+    MergeSemantics,
     PayloadClass,
     TableConfig,
 )
@@ -85,15 +86,43 @@ def _table_name(uri: str, table_name: str | None) -> str:
     return name
 
 
+#: The ``TableOptions.merge_mode`` an opened version 8/9 table reports.
+_MERGE_MODE_OF: Mapping[MergeSemantics, MergeMode] = {
+    MergeSemantics.EVENT_TIME: "event_time_ordering",
+    MergeSemantics.COMMIT_TIME: "commit_time_ordering",
+}
+
+
+def _options_of_table(config: TableConfig, base: TableOptions) -> TableOptions:
+    """``base`` with the table-level options replaced by what the table's config says:
+    version, merge semantics (payload class on 6, merge mode on 8/9), partition path
+    encoding, database."""
+    semantics = config.merge_semantics
+    payload = base.payload_class
+    mode: MergeMode | None = None
+    if config.version >= 8:
+        mode = _MERGE_MODE_OF.get(semantics)
+        payload = None
+    elif config.payload_class in PayloadClass.SUPPORTED:
+        payload = config.payload_class
+    # Spark-Hudi 0.15 writes ``hoodie.database.name=`` (empty) when no database is set.
+    database = config.get(Keys.DATABASE) or None
+    return attrs.evolve(
+        base,
+        table_version=config.version,
+        payload_class=payload,
+        merge_mode=mode,
+        url_encode_partitions=config.url_encode,
+        database_name=database,
+    )
+
+
 def _creatable_layout(version: int, data_schema: pa.Schema) -> TableLayout:
     """The layout of a new table of ``version``, refusing versions hudiwrite does not write
     and types the version cannot store."""
     layout = layout_for_version(version)
     if not layout.writable:
-        raise UnsupportedTableError(
-            f"creating tables of version {version} is not supported yet "
-            "(hudiwrite reads versions 6, 8 and 9 and writes version 6)"
-        )
+        raise UnsupportedTableError(f"creating tables of version {version} is not supported")
     naive = type_paths(data_schema, lambda t: pa.types.is_timestamp(t) and t.tz is None)
     if naive and not layout.local_timestamps:
         raise UnsupportedTypeError(
@@ -163,19 +192,8 @@ class HudiTable:
         storage = Storage(uri, storage_options)
         config = read_table_config(storage)
         meta = MetaClient(storage, config)  # refuses table versions it cannot read
-        base = _options(options)
-        if config.payload_class in PayloadClass.SUPPORTED:
-            base = attrs.evolve(base, payload_class=config.payload_class)
-        # Spark-Hudi 0.15 writes ``hoodie.database.name=`` (empty) when no database is set.
-        database = config.get(Keys.DATABASE) or None
-        base = attrs.evolve(
-            base,
-            table_version=config.version,
-            url_encode_partitions=config.url_encode,
-            database_name=database,
-        )
         self._meta = meta
-        self._options = base
+        self._options = _options_of_table(config, _options(options))
 
     @classmethod
     def _attach(cls, meta: MetaClient, options: TableOptions) -> HudiTable:
@@ -245,6 +263,7 @@ class HudiTable:
             hive_style=hive_style_partitioning,
             url_encode=options.url_encode_partitions,
             payload_class=options.payload_class,
+            merge_mode=options.merge_mode,
             create_schema=avro_json(create_schema_style(table_schema_.avro)),
             ordering_field=ordering_field,
             database=options.database_name,
@@ -253,7 +272,7 @@ class HudiTable:
             create_table_files(storage, config)
         except FileExistsError:
             raise TableExistsError(f"a Hudi table already exists at {uri!r}") from None
-        return cls._attach(MetaClient(storage, config), options)
+        return cls._attach(MetaClient(storage, config), _options_of_table(config, options))
 
     @classmethod
     def open(

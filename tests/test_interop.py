@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -55,8 +54,17 @@ def _partition_of(row: dict[str, Any]) -> str:
     return f"part={value if value not in (None, '') else DEFAULT_PARTITION}"
 
 
-def new_model() -> TableModel:
-    return TableModel(COLUMNS, lambda r: r["id"], _partition_of, "ts")
+def new_model(merge: str = "latest") -> TableModel:
+    return TableModel(COLUMNS, lambda r: r["id"], _partition_of, "ts", merge=merge)
+
+
+def model_merge(options: hw.TableOptions) -> str:
+    """The model's merge rule for a table created with ``options`` and ordering field
+    ``ts``: version 6's default payload lets a newer commit win; on 8/9 an ordering field
+    makes the table event-time ordered, where the greater ordering value wins."""
+    if options.table_version >= 8 or options.payload_class == hw.PayloadClass.DEFAULT:
+        return "ordering"
+    return "latest"
 
 
 def _maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -140,7 +148,7 @@ def run_workload(ops: list[tuple[str, list[dict[str, Any]]]], options: hw.TableO
             ordering_field="ts",
             options=options,
         )
-        model = new_model()
+        model = new_model(model_merge(options))
         for index, (op, rows) in enumerate(ops, start=1):
             batch, model_rows = _commit_batch(rows, index)
             if op == "upsert":
@@ -159,7 +167,7 @@ def run_workload(ops: list[tuple[str, list[dict[str, Any]]]], options: hw.TableO
                 counts = model.delete(model_rows, result.instant_time)
             assert (result.num_inserted, result.num_updated, result.num_deleted) == counts
             model.remember(result.instant_time)
-            _follow_small_file_merges(path, result, model)
+            _follow_small_file_merges(path, table, result, model)
             compactions = sum(
                 1 for i in table.timeline() if i.action == "commit" and i.is_completed
             )
@@ -169,16 +177,19 @@ def run_workload(ops: list[tuple[str, list[dict[str, Any]]]], options: hw.TableO
         check_history(table, model)
 
 
-def _follow_small_file_merges(path: str, result: hw.WriteResult, model: TableModel) -> None:
+def _follow_small_file_merges(
+    path: str, table: hw.HudiTable, result: hw.WriteResult, model: TableModel
+) -> None:
     """Inserts merged into an existing file group rewrote its base file with the group's
     current records: for those keys the read-optimized view now shows the snapshot."""
-    done = orjson.loads(Path(path, ".hoodie", f"{result.instant_time}.deltacommit").read_bytes())
-    for partition, stats in done["partitionToWriteStats"].items():
+    done = table.commit_metadata(result.instant_time)
+    for partition, stats in done.partition_to_write_stats.items():
         for stat in stats:
-            if stat["prevCommit"] == "null" or not stat["path"].endswith(".parquet"):
+            if stat.prev_commit in (None, "null") or not (stat.path or "").endswith(".parquet"):
                 continue
-            keys = pq.read_table(Path(path, stat["path"]), columns=["_hoodie_record_key"])
-            (old,) = Path(path, partition).glob(f"{stat['fileId']}_*_{stat['prevCommit']}.parquet")
+            assert stat.path is not None
+            keys = pq.read_table(Path(path, stat.path), columns=["_hoodie_record_key"])
+            (old,) = Path(path, partition).glob(f"{stat.file_id}_*_{stat.prev_commit}.parquet")
             old_keys = pq.read_table(old, columns=["_hoodie_record_key"])
             model.rebased(partition, keys.column(0).to_pylist(), old_keys.column(0).to_pylist())
 
@@ -191,10 +202,12 @@ def check_history(table: hw.HudiTable, model: TableModel) -> None:
         got = model.actual(table.to_arrow(as_of=instant))
         want = model.expected_as_of(index)
         assert got == want, f"as_of {instant}:\n" + diff(want, got)
+    # Incremental windows are bounded by completion times (on versions 6 the commit times).
+    completed = {i.time: i.completion_time or i.time for i in table.timeline() if i.is_completed}
     for start in range(-1, len(times)):
         for end in range(start + 1, len(times)):
-            begin = times[start] if start >= 0 else "00000000000000000"
-            got = model.actual(table.read_incremental(begin, times[end]))
+            begin = completed[times[start]] if start >= 0 else "00000000000000000"
+            got = model.actual(table.read_incremental(begin, completed[times[end]]))
             want = model.expected_incremental(start, end)
             assert got == want, f"incremental ({begin}, {times[end]}]:\n" + diff(want, got)
 
@@ -216,6 +229,29 @@ def test_workload_parquet_log_blocks(ops: list[tuple[str, list[dict[str, Any]]]]
 @given(ops=operations)
 def test_workload_avro_log_blocks(ops: list[tuple[str, list[dict[str, Any]]]]) -> None:
     run_workload(ops, hw.TableOptions(log_block_format="avro", insert_duplicates="drop"))
+
+
+@_settings
+@given(ops=operations)
+@pytest.mark.parametrize("version", [8, 9])
+def test_workload_1x_parquet_log_blocks(
+    version: int, ops: list[tuple[str, list[dict[str, Any]]]]
+) -> None:
+    """Table versions 8 and 9: timeline layout 2, Avro timeline files, completion times,
+    logs named after the delta commit that wrote them, event-time ordering."""
+    run_workload(ops, hw.TableOptions(table_version=version, log_block_format="parquet"))
+
+
+@_settings
+@given(ops=operations)
+@pytest.mark.parametrize("version", [8, 9])
+def test_workload_1x_avro_log_blocks(
+    version: int, ops: list[tuple[str, list[dict[str, Any]]]]
+) -> None:
+    run_workload(
+        ops,
+        hw.TableOptions(table_version=version, log_block_format="avro", insert_duplicates="drop"),
+    )
 
 
 def test_many_base_files_per_partition() -> None:

@@ -228,7 +228,8 @@ def test_metadata_table_is_removed_before_writing(
     assert "metadata table" in caplog.text
     assert not (root / ".hoodie/metadata").exists()
     after = parse_properties(props_path.read_text("latin-1"))
-    assert Keys.METADATA_PARTITIONS not in after
+    assert after[Keys.METADATA_PARTITIONS] == ""  # HoodieTableConfig.clearMetadataPartitions
+    assert after[Keys.METADATA_PARTITIONS_INFLIGHT] == ""
     assert not (root / ".hoodie/hoodie.properties.backup").exists()
     TableConfig(after).validate_checksum()
     assert sorted(table.to_arrow().column("id").to_pylist()) == ["a", "b"]

@@ -246,6 +246,12 @@ class Workload:
         """The data commits, oldest first (``model.history`` order)."""
         return [t for t, _ in self.model.history]
 
+    def completion_times(self) -> list[str]:
+        """When each of :attr:`instants` completed: its completion time on table versions
+        8/9, its instant time on 6 (and for instants no longer on the active timeline)."""
+        done = {i.time: i.completion_time for i in self.table.timeline() if i.is_completed}
+        return [done.get(t) or t for t in self.instants]
+
     def first_readable(self) -> int:
         """History index of the oldest commit time travel may still reach: the latest
         clean's earliest retained commit (readers refuse anything older, as Java does)."""

@@ -51,6 +51,10 @@ class Keys:
     MERGE_STRATEGY_ID = "hoodie.record.merge.strategy.id"
     LEGACY_PAYLOAD_CLASS = "hoodie.table.legacy.payload.class"
     TIMELINE_PATH = "hoodie.timeline.path"
+    HISTORY_PATH = "hoodie.timeline.history.path"
+    INITIAL_VERSION = "hoodie.table.initial.version"
+    TABLE_FORMAT = "hoodie.table.format"
+    INDEX_DEFS_PATH = "hoodie.table.index.defs.path"
     CREATE_SCHEMA = "hoodie.table.create.schema"
     POPULATE_META_FIELDS = "hoodie.populate.meta.fields"
     CHECKSUM = "hoodie.table.checksum"
@@ -81,6 +85,10 @@ PROPERTIES_BACKUP = "hoodie.properties.backup"
 PAYLOAD_MERGER_STRATEGY = "eeb8d96f-b1e4-49fd-bbf8-28ac514178e5"
 #: Default folder of the archived timeline, under ``.hoodie`` (``hoodie.archivelog.folder``).
 ARCHIVE_FOLDER = "archived"
+#: Defaults of ``hoodie.timeline.path`` (under ``.hoodie``) and ``hoodie.timeline.history.path``
+#: (under the timeline folder) on timeline layout 2 (HoodieTableConfig).
+DEFAULT_TIMELINE_PATH = "timeline"
+DEFAULT_HISTORY_PATH = "history"
 
 
 #: Keys every table's properties hold (Spark has written them since table version 1).
@@ -133,7 +141,9 @@ class MergeSemantics(str, enum.Enum):
         return self.value
 
 
-_EVENT_TIME_STRATEGY = "eeb8d96f-b1e4-49fd-bbf8-28ac514178e5"
+#: Strategy ids of Hudi's event-time (also 0.x's payload-based default) and commit-time
+#: record mergers (HoodieRecordMerger).
+_EVENT_TIME_STRATEGY = PAYLOAD_MERGER_STRATEGY
 _COMMIT_TIME_STRATEGY = "ce9acb64-bde0-424c-9b91-f6ebba25356d"
 _EVENT_TIME_PAYLOADS = (
     PayloadClass.DEFAULT,
@@ -258,6 +268,98 @@ _KEYGEN_TYPES = {
     "CUSTOM": "org.apache.hudi.keygen.CustomKeyGenerator",
 }
 
+_KEYGEN_TYPE_OF = {cls: kind for kind, cls in _KEYGEN_TYPES.items()}
+
+#: Table version 8 (Hudi 1.0) introduced merge modes, timeline layout 2 and the 1.x keys.
+_FIRST_1X_VERSION = 8
+#: Table version 9 (Hudi 1.1) renamed the ordering key and dropped strategy id and payload
+#: class for the built-in merge modes (EightToNineUpgradeHandler).
+_ORDERING_FIELDS_SINCE_VERSION = 9
+
+
+class MergeMode:
+    """``hoodie.record.merge.mode`` values (RecordMergeMode) hudiwrite writes."""
+
+    EVENT_TIME_ORDERING = "EVENT_TIME_ORDERING"
+    COMMIT_TIME_ORDERING = "COMMIT_TIME_ORDERING"
+
+
+#: Merge mode -> (v8 ``hoodie.record.merge.strategy.id``, v8 ``hoodie.compaction.payload.class``)
+#: as Spark-Hudi 1.0 writes them (HoodieRecordMerger constants; protocol-v8 §2.2).
+_V8_MERGE_KEYS = {
+    MergeMode.EVENT_TIME_ORDERING: (_EVENT_TIME_STRATEGY, PayloadClass.DEFAULT),
+    MergeMode.COMMIT_TIME_ORDERING: (_COMMIT_TIME_STRATEGY, PayloadClass.OVERWRITE_WITH_LATEST),
+}
+#: The merge mode Hudi 1.x's upgrade gives a table of each payload class
+#: (SevenToEightUpgradeHandler).
+_MODE_OF_PAYLOAD = {
+    PayloadClass.DEFAULT: MergeMode.EVENT_TIME_ORDERING,
+    PayloadClass.OVERWRITE_WITH_LATEST: MergeMode.COMMIT_TIME_ORDERING,
+}
+
+
+def _merge_mode_1x(
+    payload_class: str | None, merge_mode: str | None, ordering_field: str | None
+) -> str:
+    """The merge mode of a new version 8/9 table (see ``TableConfig.for_new_table``)."""
+    mode = merge_mode.upper() if merge_mode else None
+    if payload_class is not None:
+        translated = _MODE_OF_PAYLOAD[payload_class]
+        if mode is not None and mode != translated:
+            raise InvalidOptionError(
+                f"payload_class {payload_class.rsplit('.', 1)[-1]} means merge mode "
+                f"{translated.lower()} on a version 8/9 table, not {mode.lower()}: give one"
+            )
+        mode = translated
+    if mode is None:
+        mode = MergeMode.EVENT_TIME_ORDERING if ordering_field else MergeMode.COMMIT_TIME_ORDERING
+    if mode == MergeMode.EVENT_TIME_ORDERING and not ordering_field:
+        raise InvalidOptionError(
+            "event_time_ordering needs an ordering_field (the greatest value wins)"
+        )
+    if mode == MergeMode.COMMIT_TIME_ORDERING and ordering_field:
+        raise InvalidOptionError(
+            f"commit_time_ordering ignores ordering fields (the latest write wins); drop "
+            f"ordering_field={ordering_field!r} or use event_time_ordering"
+        )
+    return mode
+
+
+def _props_1x(
+    version: int,
+    keygen_class: str,
+    payload_class: str | None,
+    merge_mode: str | None,
+    ordering_field: str | None,
+) -> dict[str, str]:
+    """The keys Spark-Hudi 1.x writes for a new table of ``version`` beyond the common ones
+    (protocol-v8 §2.1, §2.5): initial version, timeline and history paths, the key
+    generator's type, the merge mode and its companions, the ordering field's key."""
+    mode = _merge_mode_1x(payload_class, merge_mode, ordering_field)
+    props = {
+        Keys.INITIAL_VERSION: str(version),
+        Keys.TIMELINE_PATH: DEFAULT_TIMELINE_PATH,
+        Keys.HISTORY_PATH: DEFAULT_HISTORY_PATH,
+        Keys.MERGE_MODE: mode,
+    }
+    kind = _KEYGEN_TYPE_OF.get(keygen_class)
+    if kind is not None:
+        props[Keys.KEYGEN_TYPE] = kind
+    else:
+        props[Keys.KEYGEN_CLASS] = keygen_class
+    if version < _ORDERING_FIELDS_SINCE_VERSION:
+        strategy, payload = _V8_MERGE_KEYS[mode]
+        props[Keys.MERGE_STRATEGY_ID] = strategy
+        props[Keys.PAYLOAD_CLASS] = payload
+        if ordering_field:
+            props[Keys.PRECOMBINE_FIELD] = ordering_field
+    else:
+        props[Keys.TABLE_FORMAT] = "native"
+        if ordering_field:
+            props[Keys.ORDERING_FIELDS] = ordering_field
+    return props
+
+
 # -- typed view ----------------------------------------------------------------------------
 
 
@@ -305,34 +407,48 @@ class TableConfig:
         keygen_class: str,
         hive_style: bool,
         url_encode: bool,
-        payload_class: str,
+        payload_class: str | None,
+        merge_mode: str | None,
         create_schema: str,
         ordering_field: str | None,
         database: str | None,
     ) -> TableConfig:
         """The ``hoodie.properties`` of a new Merge-on-Read table, as Spark-Hudi writes them
-        (protocol §1.1), checksum included."""
+        (0.15 for version 6, protocol §1.1; 1.0.x for 8 and 1.1+ for 9, protocol-v8 §2),
+        checksum included.
+
+        ``payload_class`` names version 6's merge semantics (None: overwrite with latest);
+        on 8/9 it is translated into a merge mode as Hudi 1.x's upgrade does, and
+        ``merge_mode`` (``event_time_ordering`` / ``commit_time_ordering``, default by the
+        presence of ``ordering_field``) names it directly. Raises InvalidOptionError for a
+        payload class and merge mode that disagree, event-time ordering without an ordering
+        field, or commit-time ordering with one."""
         props: dict[str, str] = {
             Keys.NAME: name,
             Keys.TYPE: TableType.MERGE_ON_READ,
             Keys.VERSION: str(version),
             Keys.TIMELINE_LAYOUT: str(timeline_layout),
             Keys.RECORD_KEY_FIELDS: ",".join(record_keys),
-            Keys.KEYGEN_CLASS: keygen_class,
             Keys.HIVE_STYLE: str(hive_style).lower(),
             Keys.URL_ENCODE: str(url_encode).lower(),
             Keys.DROP_PARTITION_COLUMNS: "false",
             Keys.ARCHIVELOG_FOLDER: ARCHIVE_FOLDER,
-            Keys.PAYLOAD_CLASS: payload_class,
-            Keys.MERGER_STRATEGY: PAYLOAD_MERGER_STRATEGY,
             Keys.CREATE_SCHEMA: create_schema,
             Keys.TIMEZONE: "UTC",
             Keys.BASE_FILE_FORMAT: PARQUET,
         }
         if partition_fields:
             props[Keys.PARTITION_FIELDS] = ",".join(partition_fields)
-        if ordering_field is not None:
-            props[Keys.PRECOMBINE_FIELD] = ordering_field
+        if version < _FIRST_1X_VERSION:
+            props[Keys.KEYGEN_CLASS] = keygen_class
+            props[Keys.PAYLOAD_CLASS] = payload_class or PayloadClass.OVERWRITE_WITH_LATEST
+            props[Keys.MERGER_STRATEGY] = PAYLOAD_MERGER_STRATEGY
+            if ordering_field is not None:
+                props[Keys.PRECOMBINE_FIELD] = ordering_field
+        else:
+            props.update(
+                _props_1x(version, keygen_class, payload_class, merge_mode, ordering_field)
+            )
         if database:
             props[Keys.DATABASE] = database
         props[Keys.CHECKSUM] = str(table_checksum(name, database))

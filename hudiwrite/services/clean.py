@@ -370,7 +370,8 @@ def _execute(
     started = time.monotonic()
     plan = CleanerPlan.from_bytes(plan_bytes, where)
     if instant.state is State.REQUESTED:
-        meta.write_instant(instant.with_state(State.INFLIGHT), plan_bytes)
+        inflight = plan_bytes if meta.layout.plan_in_clean_inflight else b""
+        meta.write_instant(instant.with_state(State.INFLIGHT), inflight)
     partitions, deleted = _delete_planned(meta.storage, plan, where, policy)
     earliest = plan.earliest_instant_to_retain
     earliest_time = earliest.timestamp if earliest is not None else None
@@ -386,7 +387,7 @@ def _execute(
     )
     # FileExistsError: another process finished this clean first (checkIfOtherWriterCommitted).
     with contextlib.suppress(FileExistsError):
-        meta.write_instant(instant.with_state(State.COMPLETED), metadata.to_bytes())
+        meta.complete_instant(instant.time, Action.CLEAN, metadata.to_bytes())
     return _Done(instant.time, earliest_time, tuple(deleted))
 
 

@@ -149,8 +149,9 @@ def schedule(meta: MetaClient, timeline: Timeline) -> str | None:
     # 0.14 also keeps the plan in .aux/, under the same name, where Java looks first
     # (protocol §8.1). Written whole or not at all: Java falls back to the timeline only
     # when the copy is missing, and a torn or empty copy would fail its readers.
-    requested = meta.instant_path(Instant(instant_time, Action.COMPACTION, State.REQUESTED))
-    meta.storage.replace_file(aux_path(posixpath.basename(requested)), data)
+    if meta.layout.compaction_plan_aux_copy:
+        requested = meta.instant_path(Instant(instant_time, Action.COMPACTION, State.REQUESTED))
+        meta.storage.replace_file(aux_path(posixpath.basename(requested)), data)
     return instant_time
 
 
@@ -346,8 +347,8 @@ def _complete(
         extra_metadata={"schema": schema.avro_json},
         compacted=True,
     )
-    completed = Instant(instant_time, Action.COMPACTION, State.COMPLETED)
-    meta.write_instant(completed, metadata.to_json_bytes())
+    content = meta.encode_commit_metadata(metadata, Action.COMMIT)
+    completed = meta.complete_instant(instant_time, Action.COMPACTION, content)
     Markers(meta.storage, instant_time).delete_all()
     return meta.instant_path(completed)
 

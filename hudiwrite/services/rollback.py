@@ -99,8 +99,7 @@ def _rollback_failed_writes(meta: MetaClient, heartbeat_interval: float) -> tupl
             continue
         # A writer removes its heartbeat only after writing its completed file: a write
         # that finished since the listing above is seen completed now.
-        completed = Instant(failed.time, failed.action, State.COMPLETED)
-        if meta.storage.exists(meta.instant_path(completed)):
+        if meta.completed_instant(failed.time, failed.action) is not None:
             continue
         # A write refused at commit (a conflict) removes its instant files, then its
         # heartbeat: one whose pending file is gone since the listing was undone by its own
@@ -294,9 +293,8 @@ def _execute(meta: MetaClient, instant_time: str, plan: RollbackPlan, *, resume:
         partition_metadata={p: u.metadata(p) for p, u in undone.items()},
         instants_rollback=(InstantInfo(failed.time, failed.action),),
     )
-    completed = Instant(instant_time, Action.ROLLBACK, State.COMPLETED)
     try:
-        meta.write_instant(completed, metadata.to_bytes())
+        meta.complete_instant(instant_time, Action.ROLLBACK, metadata.to_bytes())
     except FileExistsError:
         if not resume:
             raise

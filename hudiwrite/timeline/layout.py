@@ -21,9 +21,11 @@ from collections.abc import Mapping
 import attrs
 
 from hudiwrite.exceptions import UnsupportedTableError
+from hudiwrite.formats.hudi_avro_schemas import encode_commit_metadata
 from hudiwrite.model.paths import HOODIE_DIR, meta_path
-from hudiwrite.model.tableconfig import Keys
+from hudiwrite.model.tableconfig import DEFAULT_HISTORY_PATH, DEFAULT_TIMELINE_PATH, Keys
 from hudiwrite.timeline.instant import Action, Instant, State
+from hudiwrite.timeline.metadata import CommitMetadata
 
 __all__ = ["LAYOUT_V6", "TableLayout", "layout_for_config", "layout_for_version"]
 
@@ -76,6 +78,16 @@ class TableLayout:
     #: TimestampNTZ ("Failed to convert struct type to avro schema") and its reader fails on
     #: the column (docs/format-notes.md); Hudi 1.x reads and writes it.
     local_timestamps: bool = True
+    #: Folder (relative to the base path) of the 1.x archived (LSM) timeline,
+    #: ``<timeline>/<hoodie.timeline.history.path>``; None on layout 1, whose archive log
+    #: files live in ``MetaClient.archive_dir``.
+    history_dir: str | None = None
+    #: Whether the inflight file of a clean repeats its plan (0.x: ``transitionCleanRequested
+    #: ToInflight`` passes the plan) or is empty (1.x ``ActiveTimelineV2``, protocol-v8 §1.3).
+    plan_in_clean_inflight: bool = True
+    #: Whether a compaction plan is also copied to ``.hoodie/.aux`` (0.x readers look there
+    #: first; 1.x no longer writes or reads the copy).
+    compaction_plan_aux_copy: bool = True
 
     @property
     def has_completion_times(self) -> bool:
@@ -121,6 +133,18 @@ class TableLayout:
         """The action an instant is grouped under (compaction completes as a commit)."""
         return _COMPLETED_AS.get(action, action)
 
+    # -- instant contents ----------------------------------------------------------------
+
+    def encode_commit_metadata(self, metadata: CommitMetadata, action: str) -> bytes:
+        """The bytes of a (delta/replace) commit's inflight or completed file: Jackson's
+        pretty JSON on layout 1, an Avro object container of ``HoodieCommitMetadata`` (or
+        ``HoodieReplaceCommitMetadata`` for a replacecommit or clustering) on layout 2
+        (``CommitMetadataSerDeV2``, protocol-v8 §1.3)."""
+        if not self.has_completion_times:
+            return metadata.to_json_bytes()
+        replace = _COMPLETED_AS.get(action, action) == Action.REPLACE_COMMIT
+        return encode_commit_metadata(metadata.to_json_obj(), replace=replace)
+
 
 LAYOUT_V6 = TableLayout(
     table_version=6,
@@ -132,13 +156,16 @@ LAYOUT_V6 = TableLayout(
 )
 
 
-def _layout_v2(version: int, timeline_path: str) -> TableLayout:
+def _layout_v2(version: int, timeline_path: str, history_path: str) -> TableLayout:
     return TableLayout(
         table_version=version,
         timeline_layout_version=2,
         timeline_dir=meta_path(timeline_path),
         log_named_by_slice=False,
-        writable=False,
+        writable=True,
+        history_dir=f"{meta_path(timeline_path)}/{history_path.strip('/')}",
+        plan_in_clean_inflight=False,
+        compaction_plan_aux_copy=False,
     )
 
 
@@ -146,7 +173,10 @@ _SUPPORTED = {6: 1, 8: 2, 9: 2}
 
 
 def layout_for_version(
-    version: int, timeline_layout_version: int | None = None, timeline_path: str = "timeline"
+    version: int,
+    timeline_layout_version: int | None = None,
+    timeline_path: str = DEFAULT_TIMELINE_PATH,
+    history_path: str = DEFAULT_HISTORY_PATH,
 ) -> TableLayout:
     """The layout of a table version; ``UnsupportedTableError`` for versions not handled."""
     expected = _SUPPORTED.get(version)
@@ -162,11 +192,14 @@ def layout_for_version(
         )
     if expected == 1:
         return LAYOUT_V6
-    return _layout_v2(version, timeline_path)
+    return _layout_v2(version, timeline_path, history_path)
 
 
 def layout_for_config(props: Mapping[str, str], version: int, layout_version: int) -> TableLayout:
     """The layout of a table from its version and ``hoodie.properties``."""
     return layout_for_version(
-        version, layout_version or None, props.get(Keys.TIMELINE_PATH) or "timeline"
+        version,
+        layout_version or None,
+        props.get(Keys.TIMELINE_PATH) or DEFAULT_TIMELINE_PATH,
+        props.get(Keys.HISTORY_PATH) or DEFAULT_HISTORY_PATH,
     )

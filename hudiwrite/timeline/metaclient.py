@@ -40,10 +40,14 @@ log = logging.getLogger("hudiwrite")
 
 
 def create_table_files(storage: Storage, config: TableConfig) -> None:
-    """Lay out a new table: the meta folders, then ``hoodie.properties`` put-if-absent (the
-    step that makes it a table). FileExistsError if another table got there first."""
+    """Lay out a new table: the meta folders (and, on timeline layout 2, the timeline and
+    history folders), then ``hoodie.properties`` put-if-absent (the step that makes it a
+    table). FileExistsError if another table got there first."""
+    layout = layout_for_config(config.props, config.version, config.timeline_layout_version)
     for d in NEW_TABLE_DIRS:
         storage.makedirs(d)
+    if layout.history_dir is not None:
+        storage.makedirs(layout.history_dir)  # with the timeline folder above it
     storage.create_exclusive(PROPERTIES_PATH, config.to_bytes())
 
 
@@ -194,8 +198,11 @@ class MetaClient:
             config.name,
         )
         if flagged:
+            # HoodieTableConfig.clearMetadataPartitions: both keys set empty (disabling
+            # ``files`` disables every partition); index definitions (1.x
+            # ``.index_defs/index.json``) are left as Java's deleteMetadataTable leaves them.
             self.update_config(
-                {Keys.METADATA_PARTITIONS: None, Keys.METADATA_PARTITIONS_INFLIGHT: None}
+                {Keys.METADATA_PARTITIONS: "", Keys.METADATA_PARTITIONS_INFLIGHT: ""}
             )
         self.storage.delete_tree(METADATA_TABLE_DIR)
         return True
@@ -280,17 +287,52 @@ class MetaClient:
             return time, None
         raise CommitConflictError(f"no free instant time after {_RESERVE_ATTEMPTS} attempts")
 
+    def encode_commit_metadata(self, metadata: CommitMetadata, action: str) -> bytes:
+        """The bytes of ``metadata`` in an inflight or completed file of ``action``, in
+        this table's encoding (JSON on layout 1, Avro on layout 2)."""
+        return self.layout.encode_commit_metadata(metadata, action)
+
+    def complete_instant(
+        self, time: str, action: str, content: bytes, timeline: Timeline | None = None
+    ) -> Instant:
+        """Write the completed file of the instant requested at ``time``; returns it.
+
+        On layout 1 the file is ``T.action``, created only if absent. On layout 2 it is
+        ``T_C.action``, C a completion time later than every time on ``timeline`` (listed
+        now when not given; a write passes the one it checked for conflicts under the
+        commit lock), as Java's ``ActiveTimelineV2.saveAsComplete`` takes a new time. Raises
+        FileExistsError when the instant is completed already (another process finished
+        it first): on layout 2 the name alone cannot tell, so the timeline is asked."""
+        if not self.layout.has_completion_times:
+            instant = Instant(time, action, State.COMPLETED)
+            self.write_instant(instant, content)
+            return instant
+        if timeline is None:
+            timeline = self.timeline()
+        family = self.layout.comparable_action(action)
+        for other in timeline.completed:
+            if other.time == time and self.layout.comparable_action(other.action) == family:
+                raise FileExistsError(f"{other} is completed already")
+        completion = CLOCK.next(after=max(timeline.last_time() or "", time))
+        instant = Instant(time, action, State.COMPLETED, completion)
+        self.write_instant(instant, content)
+        return instant
+
+    def completed_instant(self, time: str, action: str) -> Instant | None:
+        """The completed instant requested at ``time`` of ``action``'s family, as the
+        timeline shows it now (with its completion time on layout 2); None if not completed."""
+        family = self.layout.comparable_action(action)
+        for instant in self.timeline().completed:
+            if instant.time == time and self.layout.comparable_action(instant.action) == family:
+                return instant
+        return None
+
     def write_instant(self, instant: Instant, content: bytes = b"") -> None:
         """Create the file recording ``instant``; it must not exist yet."""
         path = self.instant_path(instant)
         self.storage.create_exclusive(path, content)
         if instant.is_completed:
             self._remember(path, content)
-
-    def delete_instant_files(self, time: str, action: str) -> None:
-        """Remove every state file of one instant (used to undo a write that never completed)."""
-        for state in (State.COMPLETED, State.INFLIGHT, State.REQUESTED):
-            self.storage.delete(self.instant_path(Instant(time, action, state)))
 
     def commit_metadata(self, instant: Instant) -> CommitMetadata:
         """The metadata of a completed (delta/replace) commit: JSON on layout 1, an Avro

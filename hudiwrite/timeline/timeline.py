@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import attrs
 
 from hudiwrite.model.filegroup import SliceRules
-from hudiwrite.timeline.instant import Action, Instant, State
+from hudiwrite.timeline.instant import Action, Instant
 from hudiwrite.timeline.layout import TableLayout
 
 __all__ = ["Timeline"]
@@ -129,17 +129,13 @@ class Timeline:
         )
 
     def as_of(self, time: str) -> Timeline:
-        """The timeline as a reader at ``time`` sees it: instants completed later are pending.
+        """The timeline a time-travel query to ``time`` reads: the instants requested at or
+        before it, in their current state.
 
-        On layout 2 "completed by then" means a completion time at or before ``time``; on
-        layout 1 an instant time at or before it.
+        On layout 2 too the cut is by requested time, not completion time, as Java's
+        ``findInstantsBeforeOrEquals`` on the completed timeline and its log scanner's
+        ``INSTANT_TIME <= as.of.instant`` test make it (hudi-rs agrees): the commit at
+        ``time`` is part of the table as of ``time``. Incremental queries, in contrast,
+        select commits by completion time.
         """
-        out = []
-        for i in self.instants:
-            if i.time > time:
-                continue
-            if i.is_completed and (i.completion_time or i.time) > time:
-                out.append(attrs.evolve(i, state=State.INFLIGHT, completion_time=None))
-            else:
-                out.append(i)
-        return Timeline(self.layout, tuple(out))
+        return Timeline(self.layout, tuple(i for i in self.instants if i.time <= time))

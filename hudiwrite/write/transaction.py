@@ -308,12 +308,14 @@ class _Transaction:
         self.touched = plan.touched_file_ids
         self.started_with = timeline
         inflight = self._instant(State.INFLIGHT)
-        self.meta.write_instant(inflight, plan.workload_profile().to_json_bytes())
+        profile = self.meta.encode_commit_metadata(plan.workload_profile(), Action.DELTA_COMMIT)
+        self.meta.write_instant(inflight, profile)
         self._instant_files.append(inflight)
 
-    def _check_conflicts(self) -> None:
+    def _check_conflicts(self) -> Timeline:
         """Refuse to commit over a concurrent change to the same file groups (optimistic
-        concurrency, as Java's file-level conflict resolution does)."""
+        concurrency, as Java's file-level conflict resolution does); returns the timeline
+        it checked."""
         now = self.meta.timeline()
         if self._instant(State.INFLIGHT) not in now.instants:
             raise CommitConflictError(
@@ -340,6 +342,7 @@ class _Transaction:
                     f"instant {instant} changed file group(s) {sorted(clash)[:3]} while "
                     f"this write ({self.instant_time}) was in progress"
                 )
+        return now
 
     def commit(self, stats: list[WriteStat], ctx: WriteContext, operation: Operation) -> None:
         metadata = CommitMetadata(
@@ -349,9 +352,13 @@ class _Transaction:
         )
         # Conflict check and commit under the commit lock, which compaction scheduling
         # holds too: a plan never appears between a write's check and its completion.
+        content = self.meta.encode_commit_metadata(metadata, Action.DELTA_COMMIT)
         with commit_lock(self.meta.storage, ctx.settings.heartbeat_interval):
-            self._check_conflicts()
-            self.meta.write_instant(self._instant(State.COMPLETED), metadata.to_json_bytes())
+            now = self._check_conflicts()
+            # The completion time (layout 2) is taken under the lock, after every instant
+            # the check saw: a compaction scheduled later has a later time, so its plan
+            # never misses a log of this commit.
+            self.meta.complete_instant(self.instant_time, Action.DELTA_COMMIT, content, now)
         # From here on the write is visible; cleaning up markers is best effort.
         try:
             self.markers.delete_all()
