@@ -193,7 +193,8 @@ class Scenario:
 
     name: str
     checks: str
-    build: Callable[[Path], Workload]
+    #: Writes the table at the path, of the table version given.
+    build: Callable[[Path, int], Workload]
     hudi_rs_gap: str | None = None
 
 
@@ -214,14 +215,25 @@ def _standard_commits(
     wl.upsert(fourth)
 
 
-def _no_services() -> hw.TableOptions:
-    return hw.TableOptions(compaction_delta_commits=None, auto_clean=False, auto_archive=False)
+def _no_services(version: int) -> hw.TableOptions:
+    return hw.TableOptions(
+        table_version=version, compaction_delta_commits=None, auto_clean=False, auto_archive=False
+    )
 
 
-def _build_all_types(block_format: Literal["parquet", "avro"]) -> Callable[[Path], Workload]:
-    def build(path: Path) -> Workload:
-        options = attrs.evolve(_no_services(), log_block_format=block_format)
-        wl = Workload(path, ALL_TYPES, Layout(("id",), ("part",)), options=options)
+def _merge(version: int) -> str:
+    """The model's rule for a table with ordering field ``ts``: version 6's default payload
+    lets the newer commit win, 8/9 are event-time ordered (the rows' ``ts`` grow with each
+    commit in these scenarios, so both agree unless a scenario writes stale rows)."""
+    return "ordering" if version >= 8 else "latest"
+
+
+def _build_all_types(block_format: Literal["parquet", "avro"]) -> Callable[[Path, int], Workload]:
+    def build(path: Path, version: int) -> Workload:
+        options = attrs.evolve(_no_services(version), log_block_format=block_format)
+        wl = Workload(
+            path, ALL_TYPES, Layout(("id",), ("part",)), options=options, merge=_merge(version)
+        )
         _standard_commits(wl, all_types_row, ["p0", "p1", "p2"], seed=1)
         return wl
 
@@ -229,28 +241,29 @@ def _build_all_types(block_format: Literal["parquet", "avro"]) -> Callable[[Path
 
 
 def _build_layout(layout: Layout, parts: list[str | None], schema: pa.Schema = SIMPLE) -> Any:
-    def build(path: Path) -> Workload:
-        wl = Workload(path, schema, layout, options=_no_services())
+    def build(path: Path, version: int) -> Workload:
+        wl = Workload(path, schema, layout, options=_no_services(version), merge=_merge(version))
         _standard_commits(wl, simple_row, parts, seed=2)
         return wl
 
     return build
 
 
-def _build_url_encoded(path: Path) -> Workload:
-    options = attrs.evolve(_no_services(), url_encode_partitions=True)
-    wl = Workload(path, SIMPLE, Layout(("id",), ("part",), url_encode=True), options=options)
+def _build_url_encoded(path: Path, version: int) -> Workload:
+    options = attrs.evolve(_no_services(version), url_encode_partitions=True)
+    layout = Layout(("id",), ("part",), url_encode=True)
+    wl = Workload(path, SIMPLE, layout, options=options, merge=_merge(version))
     parts: list[str | None] = ["2026/11/21", "a b", "100%", "x:y=z", "é#?"]
     _standard_commits(wl, simple_row, parts, seed=3)
     return wl
 
 
-def _build_default_payload(path: Path) -> Workload:
+def _build_default_payload(path: Path, version: int) -> Workload:
     """DefaultHoodieRecordPayload: an update with a smaller ordering value than the stored
     record loses, in logs and against base files alike (no small-file merges, so that
     incremental reads see the stale writes as Java does: see TableModel)."""
     options = attrs.evolve(
-        _no_services(), payload_class="DefaultHoodieRecordPayload", small_file_limit=0
+        _no_services(version), payload_class="DefaultHoodieRecordPayload", small_file_limit=0
     )
     wl = Workload(path, SIMPLE, Layout(("id",), ("part",)), options=options, merge="ordering")
     rng = random.Random(4)
@@ -265,16 +278,17 @@ def _build_default_payload(path: Path) -> Workload:
     return wl
 
 
-def _build_services(path: Path) -> Workload:
+def _build_services(path: Path, version: int) -> Workload:
     """Inline compaction every 2 delta commits, cleaning to 3 commits, archival at 5; the
     last write lands after the last clean."""
     options = hw.TableOptions(
+        table_version=version,
         compaction_delta_commits=2,
         clean_retained=3,
         archive_min_instants=4,
         archive_max_instants=5,
     )
-    wl = Workload(path, SIMPLE, Layout(("id",), ("part",)), options=options)
+    wl = Workload(path, SIMPLE, Layout(("id",), ("part",)), options=options, merge=_merge(version))
     _standard_commits(wl, simple_row, ["p0", "p1"], seed=5)
     rng = random.Random(5)
     for round_ in range(5):
@@ -286,15 +300,15 @@ def _build_services(path: Path) -> Workload:
     timeline = wl.table.timeline()
     assert any(i.action == "commit" for i in timeline), "a compaction ran"
     assert any(i.action == "clean" for i in timeline), "a clean ran"
-    assert (path / ".hoodie" / "archived").is_dir() and any(
-        (path / ".hoodie" / "archived").iterdir()
-    ), "instants were archived"
+    archive = path / ".hoodie" / ("archived" if version == 6 else "timeline/history")
+    assert archive.is_dir() and any(archive.iterdir()), "instants were archived"
     return wl
 
 
-def _build_crashed(path: Path) -> Workload:
+def _build_crashed(path: Path, version: int) -> Workload:
     """A write dies after writing data files; the next write rolls it back and commits."""
-    wl = Workload(path, SIMPLE, Layout(("id",), ("part",)), options=_no_services())
+    layout = Layout(("id",), ("part",))
+    wl = Workload(path, SIMPLE, layout, options=_no_services(version), merge=_merge(version))
     rng = random.Random(6)
     wl.upsert([simple_row(rng, f"k{i}", f"p{i % 2}", 1) for i in range(8)])
     wl.upsert([simple_row(rng, f"k{i}", f"p{i % 2}", 2) for i in (0, 1)])
@@ -309,9 +323,10 @@ def _build_crashed(path: Path) -> Workload:
     return wl
 
 
-def _build_pending_compaction(path: Path) -> Workload:
+def _build_pending_compaction(path: Path, version: int) -> Workload:
     """A compaction is planned and never run; updates and deletes land after it."""
-    wl = Workload(path, SIMPLE, Layout(("id",), ("part",)), options=_no_services())
+    layout = Layout(("id",), ("part",))
+    wl = Workload(path, SIMPLE, layout, options=_no_services(version), merge=_merge(version))
     rng = random.Random(7)
     wl.upsert([simple_row(rng, f"k{i}", f"p{i % 2}", 1) for i in range(8)])
     wl.upsert([simple_row(rng, f"k{i}", f"p{i % 2}", 2) for i in (0, 1, 2)])
@@ -402,7 +417,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Workloa
     def get(name: str) -> Workload:
         if name not in built:
             path = tmp_path_factory.mktemp("reads") / "t"
-            built[name] = BY_NAME[name].build(path)
+            built[name] = BY_NAME[name].build(path, 6)
         return built[name]
 
     return get

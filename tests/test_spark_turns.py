@@ -123,8 +123,12 @@ def make_row(rng: random.Random, i: int, ts: int) -> Row:
 class Turns:
     """One table, its model, and the Spark session that shares it with hudiwrite."""
 
-    def __init__(self, spark: SparkHudi, shape: Shape, path: Path, table_name: str) -> None:
+    def __init__(
+        self, spark: SparkHudi, shape: Shape, path: Path, table_name: str, version: int = 6
+    ) -> None:
+        """``version``: the table version of the table (whoever creates it)."""
         self.spark = spark
+        self.version = version
         self.shape = shape
         self.path = path
         self.table_name = table_name
@@ -150,17 +154,21 @@ class Turns:
             self.wl = Workload(path, SCHEMA, layout, options=HUDIWRITE_OPTIONS, existing=True)
             self.wl.apply_foreign("upsert", first, self.latest_delta_commit())
         else:
-            self.wl = Workload(path, SCHEMA, layout, options=HUDIWRITE_OPTIONS)
+            options = attrs.evolve(HUDIWRITE_OPTIONS, table_version=version)
+            self.wl = Workload(path, SCHEMA, layout, options=options)
             self.wl.upsert(self.new_rows(12))
         self.spark.sql(f"create table {table_name} using hudi location '{path}'")
         self.note_commits()
 
     @property
     def version_options(self) -> dict[str, str]:
-        """Spark-Hudi 1.x keeps a version-6 table at version 6."""
-        if self.spark.release.table_version == 6:
+        """Spark-Hudi keeps the table at its version: 1.x a version-6 table at 6."""
+        if self.spark.release.table_version == self.version:
             return {}
-        return {"hoodie.write.table.version": "6", "hoodie.write.auto.upgrade": "false"}
+        return {
+            "hoodie.write.table.version": str(self.version),
+            "hoodie.write.auto.upgrade": "false",
+        }
 
     # -- rows -----------------------------------------------------------------------------
 

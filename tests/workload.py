@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -188,14 +187,14 @@ class Workload:
     def follow_small_file_merges(self, result: hw.WriteResult) -> None:
         """Inserts merged into an existing file group rewrote its base file with the group's
         current records: for those keys read-optimized reads now show the snapshot."""
-        hoodie = self.path / ".hoodie"
-        done = orjson.loads((hoodie / f"{result.instant_time}.deltacommit").read_bytes())
-        for partition, stats in done["partitionToWriteStats"].items():
+        done = self.table.commit_metadata(result.instant_time)
+        for partition, stats in done.partition_to_write_stats.items():
             for stat in stats:
-                if stat["prevCommit"] == "null" or not stat["path"].endswith(".parquet"):
+                if stat.prev_commit in (None, "null") or not (stat.path or "").endswith(".parquet"):
                     continue
-                keys = pq.read_table(self.path / stat["path"], columns=["_hoodie_record_key"])
-                pattern = f"{stat['fileId']}_*_{stat['prevCommit']}.parquet"
+                assert stat.path is not None
+                keys = pq.read_table(self.path / stat.path, columns=["_hoodie_record_key"])
+                pattern = f"{stat.file_id}_*_{stat.prev_commit}.parquet"
                 (old,) = (self.path / partition).glob(pattern)
                 old_keys = pq.read_table(old, columns=["_hoodie_record_key"])
                 self.model.rebased(
