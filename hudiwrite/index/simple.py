@@ -1,8 +1,10 @@
 """The simple index: which file group holds each record key, found in the base files.
 
-Like Java's SIMPLE and BLOOM indexes, keys are looked up in base files only (protocol §6.4):
+Like Java's SIMPLE and BLOOM indexes, keys are looked up in base files (protocol §6.4):
 hudiwrite writes new keys to base files, so every existing key is in the base file of its file
-group's latest slice. The lookup is an Arrow set lookup per partition, never a per-key loop.
+group's latest slice. A file group without a base file (which Spark writes with a bucket
+index or Flink's writers) has its keys in its log files: the caller supplies them, from the
+merged slice. The lookup is an Arrow set lookup per partition, never a per-key loop.
 
 Base files never change once written (a new version gets a new name), so the key column of
 each file read is kept in a bounded process-wide cache: a service committing small batches
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import attrs
@@ -97,13 +99,28 @@ def _disjoint(file_range: tuple[str, str], wanted: tuple[str, str]) -> bool:
     return _java_less(file_range[1], wanted[0]) or _java_less(wanted[1], file_range[0])
 
 
-def _file_keys(storage: Storage, file_slice: FileSlice, bounds: tuple[str, str]) -> pa.Table | None:
-    """(record key, file id) of one slice's base file, or None if its key range misses."""
+#: The live record keys of a file slice without a base file (read from its logs).
+LogKeys = Callable[[FileSlice], pa.Array]
+
+
+def _file_keys(
+    storage: Storage, file_slice: FileSlice, bounds: tuple[str, str], log_keys: LogKeys | None
+) -> pa.Table | None:
+    """(record key, file id) of one slice's base file (or, for a slice without one, of its
+    logs), or None if its key range misses."""
     base = file_slice.base_file
     if base is None:
-        raise UnsupportedTableError(
-            f"file group {file_slice.file_id} in partition {file_slice.partition!r} has no base "
-            "file (written with a bucket index?); hudiwrite cannot index keys in log files yet"
+        if log_keys is None:
+            raise UnsupportedTableError(
+                f"file group {file_slice.file_id} in partition {file_slice.partition!r} has "
+                "no base file and its keys cannot be looked up here"
+            )
+        found = log_keys(file_slice)
+        return pa.table(
+            {
+                RECORD_KEY: found,
+                FILE_ID: pa.repeat(pa.scalar(file_slice.file_id, pa.string()), len(found)),
+            }
         )
     url = storage.qualified(base.path)
     entry = KEY_CACHE.get(url)
@@ -132,11 +149,13 @@ def lookup_keys(
     slices: Sequence[FileSlice],
     wanted: pa.Table,
     max_workers: int = 4,
+    log_keys: LogKeys | None = None,
 ) -> pa.Table:
     """(record key, partition path, file id) for the keys of ``wanted`` that exist.
 
     ``wanted`` holds (record key, partition path); ``slices`` are the latest file slices of
-    the partitions it touches.
+    the partitions it touches; ``log_keys`` gives the live keys of a slice without a base
+    file. Raises UnsupportedTableError for such a slice without ``log_keys``.
     """
     empty = pa.table(
         {
@@ -165,7 +184,9 @@ def lookup_keys(
         assert bounds is not None
         tasks.append((s, bounds))
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
-        results = list(pool.map(lambda t: (t[0].partition, _file_keys(storage, *t)), tasks))
+        results = list(
+            pool.map(lambda t: (t[0].partition, _file_keys(storage, *t, log_keys)), tasks)
+        )
     per_partition: dict[str, list[pa.Table]] = {}
     for partition, table in results:
         if table is not None:

@@ -143,11 +143,24 @@ def _plan(
         storage, timeline, partitions, replaced=meta.replaced_file_groups(timeline)
     )
     slices = [s for p in partitions for s in view.latest_slices(p)]
+    settings = MergeSettings(ctx.ordering_field, ctx.merge_semantics)
+
+    def log_keys(file_slice: FileSlice) -> pa.Array:
+        rows = read_slice(
+            storage,
+            file_slice,
+            ctx.schema.arrow_with_meta,
+            settings,
+            is_committed=timeline.is_completed,
+        )
+        return rows.column(RECORD_KEY).combine_chunks().cast(pa.string())
+
     tagged = lookup_keys(
         storage,
         slices,
         survivors.select([RECORD_KEY, PARTITION]),
         max_workers=ctx.settings.max_workers,
+        log_keys=log_keys,
     )
     live = None
     if operation == Operation.INSERT and tagged.num_rows:
