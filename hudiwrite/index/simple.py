@@ -185,7 +185,7 @@ def lookup_keys(
         tasks.append((s, bounds))
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
         results = list(
-            pool.map(lambda t: (t[0].partition, _file_keys(storage, *t, log_keys)), tasks)
+            pool.map(lambda t: (t[0].partition, _file_keys(storage, t[0], t[1], log_keys)), tasks)
         )
     per_partition: dict[str, list[pa.Table]] = {}
     for partition, table in results:
