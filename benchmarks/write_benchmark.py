@@ -296,6 +296,10 @@ def pyarrow_partitioned(table: pa.Table, root: Path, compression: str) -> int:
     return written
 
 
+#: The table version the scenarios create (``--table-version``; set in each child).
+TABLE_VERSION = 6
+
+
 def hudi_create(path: Path, compression: str = "gzip") -> hw.HudiTable:
     return hw.HudiTable.create(
         str(path),
@@ -303,7 +307,7 @@ def hudi_create(path: Path, compression: str = "gzip") -> hw.HudiTable:
         record_key=RECORD_KEY,
         partition_by=PARTITION_BY,
         ordering_field=ORDERING,
-        options=hw.TableOptions(parquet_compression=compression),
+        options=hw.TableOptions(parquet_compression=compression, table_version=TABLE_VERSION),
     )
 
 
@@ -549,6 +553,8 @@ def spawn(scenario: str, work: Path, args: argparse.Namespace) -> dict[str, Any]
         str(args.rows),
         "--repeat",
         str(args.repeat),
+        "--table-version",
+        str(args.table_version),
     ]
     if args.quick:
         cmd.append("--quick")
@@ -729,6 +735,7 @@ def main(argv: list[str] | None = None) -> int:
         "--dir", default=None, help="parent of the scratch directory (default: system temp)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the tables written")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument(
         "--repeat",
         type=int,
@@ -738,11 +745,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--scenarios", default="ABC", help="A, AB or ABC (default)")
     parser.add_argument(
+        "--table-version",
+        type=int,
+        choices=(6, 8, 9),
+        default=6,
+        help="table version of the tables written (default 6)",
+    )
+    parser.add_argument(
         "--scenario", choices=[*sorted(SCENARIOS), "checkB", "checkC"], help=argparse.SUPPRESS
     )
     parser.add_argument("--work", help=argparse.SUPPRESS)
     args, sizes = parse_sizes(parser, argv)
 
+    global TABLE_VERSION
+    TABLE_VERSION = args.table_version
     if args.scenario:  # child process
         run_child(args.scenario, Path(args.work), sizes, args.repeat)
         return 0
@@ -751,7 +767,10 @@ def main(argv: list[str] | None = None) -> int:
     if "".join(wanted) not in ("A", "AB", "ABC"):  # each needs the table the previous left
         parser.error("B needs A and C needs B: use --scenarios A, AB or ABC")
     work = Path(tempfile.mkdtemp(prefix="hudiwrite-bench-", dir=args.dir))
-    print(f"hudiwrite write benchmark: {environment()}", file=sys.stderr)
+    print(
+        f"hudiwrite write benchmark (table version {args.table_version}): {environment()}",
+        file=sys.stderr,
+    )
     print(f"scratch directory {work}", file=sys.stderr)
     results: dict[str, dict[str, Any]] = {}
     checks: list[str] = []
@@ -767,9 +786,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"tables kept in {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print(environment())
+    print(f"{environment()}; table version {args.table_version}")
     print()
     print(report(results, args.repeat))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results))
     if checks:
         print()
         print("\n".join(checks))

@@ -25,7 +25,33 @@ from hudiwrite.model.paths import heartbeat_path
 from hudiwrite.services.rollback import rollback_instant
 from hudiwrite.storage import Storage
 from hudiwrite.write import executor as executor_module
-from tests.helpers import batch, create, hudi_rs, values_by_city_id
+from tests import helpers
+from tests.helpers import NO_SERVICES, batch, hudi_rs, values_by_city_id
+
+
+@pytest.fixture(autouse=True, params=[6, 9], ids=["v6", "v9"])
+def table_version(request: pytest.FixtureRequest) -> int:
+    """Every multi-writer test runs on a version-6 and on a version-9 table: heartbeats,
+    reserved instants and the commit, services and rollback locks are the same on both
+    (on 9 completion times are taken under the commit lock)."""
+    version: int = request.param
+    return version
+
+
+_VERSION: list[int] = [6]
+
+
+@pytest.fixture(autouse=True)
+def _bind_version(table_version: int) -> None:
+    _VERSION[0] = table_version
+
+
+def create(
+    path: Path | str, options: hw.TableOptions = NO_SERVICES, **changes: Any
+) -> hw.HudiTable:
+    """``tests.helpers.create`` on a table of the test's version."""
+    return helpers.create(path, options, table_version=_VERSION[0], **changes)
+
 
 #: A second writer: upserts into ``ny``, pauses after writing its data files (before the
 #: commit) until told to go on, and reports where it is through files next to the table.
