@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tests.spark.jars import RELEASES, HudiRelease, jar_path
+from tests.spark.jars import ALL_RELEASES, HudiRelease, jar_path
 
 #: Seconds one request may take before the worker is taken for hung.
 REQUEST_TIMEOUT = float(os.environ.get("HUDIWRITE_SPARK_TIMEOUT", "600"))
@@ -53,7 +53,7 @@ class SparkHudi:
     """One Spark session with one Hudi bundle, in a worker process."""
 
     def __init__(self, label: str) -> None:
-        self.release: HudiRelease = RELEASES[label]
+        self.release: HudiRelease = ALL_RELEASES[label]
         self.label = label
         try:
             import pyspark  # noqa: F401

@@ -1,9 +1,10 @@
 """The Hudi Spark bundles the tests run against, fetched from Maven Central and cached.
 
-Run ``python -m tests.spark.jars`` to fetch every bundle ahead of a test run (``.ci/run`` does).
-The cache is ``$HUDIWRITE_JAR_CACHE``, else ``~/.cache/hudiwrite/jars``; a jar already in the
-local Maven repository (``~/.m2/repository``) is used from there. Each download is checked
-against the SHA-1 pinned here, so a cached or mirrored jar is always the released one.
+Run ``python -m tests.spark.jars`` to fetch every bundle of ALL_RELEASES ahead of a test run
+(``.ci/run`` does). The cache is ``$HUDIWRITE_JAR_CACHE``, else ``~/.cache/hudiwrite/jars``; a
+jar already in the local Maven repository (``~/.m2/repository``) is used from there. Each
+download is checked against the SHA-1 pinned here, so a cached or mirrored jar is always the
+released one.
 """
 
 from __future__ import annotations
@@ -49,12 +50,21 @@ class HudiRelease:
         return f"{MAVEN_REPO}/{group}/{ARTIFACT}/{self.version}/{self.file_name}"
 
 
-#: 0.15.0 is the last 0.x release (table version 6, what Athena and EMR run); 1.2.0 is the
-#: newest 1.x release Maven Central served on 2026-12-02 (table version 9).
-RELEASES: Final = {
+#: Every release the suite can run, by label. 0.15.0 is the last 0.x release (table version 6,
+#: what Athena and EMR run); 1.0.2 is the last 1.0.x release (table version 8, the version
+#: 1.0.x readers need); 1.2.0 is the newest 1.x release Maven Central served on 2026-12-02
+#: (table version 9).
+ALL_RELEASES: Final = {
     "0.15": HudiRelease("0.15", "0.15.0", "eafab318d9d0fe1f7c1b16d387d24b2f55fe186d", 6),
+    "1.0": HudiRelease("1.0", "1.0.2", "0e0710389fb2a6585d5a7f3bc00977dd15c0e861", 8),
     "1.x": HudiRelease("1.x", "1.2.0", "3f67a3f29a8f914ecb55a2aeacf2298dced576d3", 9),
 }
+
+#: The releases every Spark test runs against: the ``spark`` fixture's parameters and the
+#: engines (columns) of docs/interop.md. The others ("1.0") run only in the tests that ask
+#: for them by label (``spark_pool.get("1.0")``), and their JVM starts only then.
+MATRIX: Final = ("0.15", "1.x")
+RELEASES: Final = {label: ALL_RELEASES[label] for label in MATRIX}
 
 
 def cache_dir() -> Path:
@@ -77,12 +87,12 @@ def _maven_local(release: HudiRelease) -> Path:
 
 
 def jar_path(label: str) -> Path:
-    """The local path of the bundle for ``label`` ("0.15" or "1.x"), fetched if missing.
+    """The local path of the bundle for ``label`` (a key of ALL_RELEASES), fetched if missing.
 
     Raises JarUnavailableError (with the URL and the cause) if it cannot be fetched or its
     checksum does not match.
     """
-    release = RELEASES[label]
+    release = ALL_RELEASES[label]
     for candidate in (cache_dir() / release.file_name, _maven_local(release)):
         if candidate.is_file() and _sha1(candidate) == release.sha1:
             return candidate
@@ -113,7 +123,7 @@ def jar_path(label: str) -> Path:
 
 
 def main() -> int:
-    for label in RELEASES:
+    for label in ALL_RELEASES:
         path = jar_path(label)
         print(f"{label}: {path}")
     return 0
