@@ -337,6 +337,8 @@ def _props_1x(
     generator's type, the merge mode and its companions, the ordering field's key."""
     mode = _merge_mode_1x(payload_class, merge_mode, ordering_field)
     props = {
+        # 1.x's datasource writes set the deprecated archive folder key to the history path
+        Keys.ARCHIVELOG_FOLDER: DEFAULT_HISTORY_PATH,
         Keys.INITIAL_VERSION: str(version),
         Keys.TIMELINE_PATH: DEFAULT_TIMELINE_PATH,
         Keys.HISTORY_PATH: DEFAULT_HISTORY_PATH,

@@ -6,7 +6,9 @@ Rolling it back, as Hudi 0.14/0.15 does:
 1. plan: ``R.rollback.requested`` (Avro ``HoodieRollbackPlan``) lists the base files the
    failed instant F created (deleted) and the log files it wrote into existing file slices
    (neutralised by a rollback command block), found from F's markers or, without markers,
-   by listing;
+   by listing. On table version 8+ every log file F wrote is named after F and deleted
+   like its base files, one request per file (Java's ``RollbackHelper``); no command block
+   is written;
 2. ``R.rollback.inflight``;
 3. execute: delete the files, append one new log file with a ROLLBACK command block
    (TARGET = F) to each slice F wrote logs into;
@@ -20,6 +22,7 @@ throughout. A rollback that is itself interrupted is finished from its plan by t
 from __future__ import annotations
 
 import logging
+import posixpath
 import time
 from collections.abc import Iterable
 
@@ -189,15 +192,35 @@ def _plan(meta: MetaClient, failed: Instant) -> RollbackPlan:
             continue
         key = (partition, log.file_id, log.base_instant)
         appends.setdefault(key, {})[_display(storage, rel, scheme=True)] = sizes[partition][name]
-    requests = [
-        RollbackRequest(partition, files_to_be_deleted=tuple(files))
-        for partition, files in sorted(deletes.items())
-    ]
+    if meta.layout.log_named_by_slice:
+        # 0.x (ListingBasedRollbackStrategy / MarkerBasedRollbackStrategy with RollbackHelperV1):
+        # one request per partition with its files
+        requests = [
+            RollbackRequest(partition, files_to_be_deleted=tuple(files))
+            for partition, files in sorted(deletes.items())
+        ]
+    else:
+        # Table version 8+ (RollbackHelper): one request per file, naming its file group,
+        # the failed instant as the base instant, the file's absolute path.
+        requests = [
+            RollbackRequest(partition, _file_id(posixpath.basename(path)), failed.time, (path,))
+            for partition, paths in sorted(deletes.items())
+            for path in paths
+        ]
     requests += [
         RollbackRequest(partition, file_id, base_instant, log_blocks_to_be_deleted=logs)
         for (partition, file_id, base_instant), logs in sorted(appends.items())
     ]
     return RollbackPlan(InstantInfo(failed.time, failed.action), tuple(requests))
+
+
+def _file_id(name: str) -> str:
+    """The file group of a base or log file name."""
+    log = parse_log_file_name(name)
+    if log is not None:
+        return log.file_id
+    base = parse_base_file_name(name)
+    return base.file_id if base is not None else ""
 
 
 def _read_plan(meta: MetaClient, instant_time: str) -> RollbackPlan:

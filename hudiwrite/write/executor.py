@@ -372,7 +372,10 @@ class WriteExecutor:
             num_deletes = len(deletes)
             blocks.append(delete_block(deletes, self.instant_time, schema_json))
         content = b"".join(encode_block(b) for b in blocks)
-        self.markers.create(partition, name, IOType.APPEND)
+        # 0.x appends to a slice's logs (APPEND markers); 1.x creates every log file once
+        # and marks it CREATE (Java 1.2 refuses APPEND markers on table version 8+).
+        io_type = IOType.APPEND if self.ctx.layout.log_named_by_slice else IOType.CREATE
+        self.markers.create(partition, name, io_type)
         self.journal.add_data_file(rel)
         self.storage.write_bytes(rel, content)
         with self._lock:

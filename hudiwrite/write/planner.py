@@ -51,10 +51,14 @@ class LogTarget:
 
     partition: str
     file_id: str
+    #: The instant the new log file is named after: its slice's base instant on layout 1,
+    #: the writing instant on layout 2.
     base_instant: str
     base_file_name: str
     existing_logs: tuple[str, ...]
     next_version: int
+    #: The base instant of the group's latest slice (what the workload profile records).
+    slice_instant: str = ""
 
 
 @attrs.frozen
@@ -154,7 +158,7 @@ class WritePlan:
                         file_id=fid,
                         path=None,
                         partition_path=None,
-                        prev_commit=target.base_instant,
+                        prev_commit=target.slice_instant or target.base_instant,
                         num_update_writes=self.update_counts.get((part, fid), 0),
                         num_deletes=self.delete_counts.get((part, fid), 0),
                     )
@@ -190,6 +194,7 @@ def _log_target(
         base_file_name=base.name if base is not None else "",
         existing_logs=tuple(f.name for f in slice_logs),
         next_version=max(versions, default=0) + 1,
+        slice_instant=latest.base_instant,
     )
 
 
