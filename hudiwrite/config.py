@@ -257,7 +257,12 @@ class TableOptions(metaclass=_Options):
         return CleanSettings(self.clean_policy, self.clean_retained)
 
     def archive_settings(self) -> ArchiveSettings:
-        return ArchiveSettings(self.archive_min_instants, self.archive_max_instants)
+        return ArchiveSettings(
+            self.archive_min_instants,
+            self.archive_max_instants,
+            clean=self.clean_settings(),
+            compaction_delta_commits=self.compaction_delta_commits,
+        )
 
     def inline_settings(self) -> InlineSettings:
         """The services a commit runs inline, and their knobs."""

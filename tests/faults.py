@@ -704,6 +704,24 @@ def _services_ran(path: Path) -> list[str]:
     return _ran(Action.COMMIT, Action.CLEAN)(path) + _archived(path)
 
 
+def _archived_to_lsm(path: Path) -> list[str]:
+    """A dry check (table version 9): the LSM timeline holds archived instants, none of
+    which is still on the active timeline."""
+    meta = MetaClient.load(Storage(str(path)))
+    history = meta.history
+    rows = history.load() if history is not None else []
+    if not rows:
+        return ["nothing was archived to the LSM timeline"]
+    active = {i.time for i in meta.timeline().instants}
+    still = sorted(r.instant_time for r in rows if r.instant_time in active)
+    return [f"archived instants still on the active timeline: {still}"] if still else []
+
+
+def _services_ran_v9(path: Path) -> list[str]:
+    """A dry check: the write's inline services compacted, cleaned and archived (LSM)."""
+    return _ran(Action.COMMIT, Action.CLEAN)(path) + _archived_to_lsm(path)
+
+
 def _wrote_onto_the_plan(path: Path) -> list[str]:
     """The write went to the slices of the pending plan (log files on its instant)."""
     plans = [i.time for i in _timeline(path) if i.action == Action.COMPACTION]
@@ -742,18 +760,18 @@ def _completed_after_the_plan(path: Path) -> list[str]:
     return []
 
 
-def _on_version_9(op: Operation) -> Operation | None:
+def _on_version_9(op: Operation) -> Operation:
     """The operation on a version-9 table (timeline layout 2), with the dry checks of that
-    layout; None for what is not written on version 9 yet (LSM archival)."""
-    if op.name == "archive":
-        return None
+    layout (archival goes to the LSM timeline)."""
     changes: dict[str, Any] = {"name": f"{op.name}_v9", "table_version": 9}
     if op.creates_table:
         changes["run"] = _write_hudi_create(9)
     if op.name == "write_during_pending_compaction":
         changes["dry_check"] = _completed_after_the_plan
+    if op.name == "archive":
+        changes["dry_check"] = _archived_to_lsm
     if op.name == "upsert_with_inline_services":
-        changes["dry_check"] = _ran(Action.COMMIT, Action.CLEAN)
+        changes["dry_check"] = _services_ran_v9
     return attrs.evolve(op, **changes)
 
 
@@ -865,7 +883,7 @@ _ON_VERSION_6: Final[Mapping[str, Operation]] = {
 #: ... and each of them again on a version-9 table (``<name>_v9``).
 OPERATIONS: Final[Mapping[str, Operation]] = {
     **_ON_VERSION_6,
-    **{v9.name: v9 for v9 in map(_on_version_9, _ON_VERSION_6.values()) if v9 is not None},
+    **{v9.name: v9 for v9 in map(_on_version_9, _ON_VERSION_6.values())},
 }
 
 

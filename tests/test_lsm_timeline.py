@@ -17,9 +17,12 @@ import pytest
 
 from hudiwrite.exceptions import CorruptTableError
 from hudiwrite.formats.hudi_avro_schemas import decode_commit_metadata
+from hudiwrite.model.tableconfig import Keys
 from hudiwrite.storage import Storage
+from hudiwrite.timeline.layout import LAYOUT_V6, layout_for_config
 from hudiwrite.timeline.lsm import (
     LSM_INSTANT_SCHEMA,
+    CompletionLookup,
     LsmFileEntry,
     LsmFileName,
     LsmInstant,
@@ -31,9 +34,9 @@ from hudiwrite.timeline.lsm import (
     decode_lsm_file,
     decode_lsm_table,
     encode_lsm_file,
-    history_dir,
     lsm_instant,
 )
+from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.service_metadata import CleanerPlan, CleanMetadata
 from tests.crash import Crash
 
@@ -218,10 +221,17 @@ def test_file_names() -> None:
         compacted_file_name([])
 
 
-def test_history_dir() -> None:
-    assert history_dir({}) == ".hoodie/timeline/history"
-    props = {"hoodie.timeline.path": "tl", "hoodie.timeline.history.path": "old"}
-    assert history_dir(props) == ".hoodie/tl/old"
+def test_history_dir(tmp_path: Path) -> None:
+    """The layout owns the folder (hoodie.timeline.path, Keys.HISTORY_PATH)."""
+    storage = Storage(str(tmp_path))
+    default = layout_for_config({}, 9, 2)
+    assert LsmTimeline.for_layout(storage, default).directory == ".hoodie/timeline/history"
+    props = {"hoodie.timeline.path": "tl", Keys.HISTORY_PATH: "old"}
+    assert LsmTimeline.for_layout(storage, layout_for_config(props, 8, 2)).directory == (
+        ".hoodie/tl/old"
+    )
+    with pytest.raises(ValueError, match="no LSM timeline"):
+        LsmTimeline.for_layout(storage, LAYOUT_V6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -612,13 +622,9 @@ def test_spark_reads_and_continues_a_history_hudiwrite_wrote(
         spark.write(path, _spark_rows([n % 6, 6 + n], n), _spark_options(name, "upsert"))
 
     storage = Storage(str(path))
-    props = dict(
-        line.split("=", 1)
-        for line in (path / ".hoodie" / "hoodie.properties").read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
-    assert props["hoodie.table.version"] == "9"
-    history = LsmTimeline.for_table(storage, props, LsmSettings(compaction_batch_size=2))
+    meta = MetaClient.load(storage)
+    assert meta.config.version == 9
+    history = LsmTimeline.for_layout(storage, meta.layout, LsmSettings(compaction_batch_size=2))
     folder = path / history.directory
     archived = history.load()
     assert len(archived) >= 8, archived
@@ -686,3 +692,40 @@ def test_spark_reads_and_continues_a_history_hudiwrite_wrote(
     assert not set(history.latest_manifest().file_names) & ours, "Java compacted our files"
     spark.sql(f"refresh table {name}")
     assert set(shown()) >= set(java_shown)
+
+
+def test_completion_lookup_reads_once_per_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readers' completion-time lookups: nothing is read until one is asked; the times of the
+    whole snapshot are kept while its manifest stays the same, read again once an archival
+    moved it on."""
+    history = _history(tmp_path)
+    history.append(_batch(1, 2))
+    reads: list[str] = []
+    real = history.read_file
+
+    def counting(name: str, **kwargs: Any) -> list[LsmInstant]:
+        reads.append(name)
+        return real(name, **kwargs)
+
+    monkeypatch.setattr(history, "read_file", counting)
+    lookup = CompletionLookup(history)
+    assert reads == []
+    assert lookup(_instant(1).instant_time) == _instant(1).completion_time
+    assert lookup(_instant(3).instant_time) is None
+    assert CompletionLookup(history)(_instant(2).instant_time) == _instant(2).completion_time
+    assert len(reads) == 1, "one file read, once"
+    history.append(_batch(3))
+    assert CompletionLookup(history)(_instant(3).instant_time) == _instant(3).completion_time
+    assert len(reads) == 3, "a new snapshot: read again"
+
+
+def test_archived_commit_metadata() -> None:
+    """An archived commit's metadata decodes from its row (Avro as layout 2 writes it)."""
+    row = _java_rows()[-1]
+    assert row.action == "deltacommit"
+    metadata = row.commit_metadata()
+    assert metadata is not None and metadata.schema
+    assert metadata.all_stats()
+    assert LsmInstant("1", "2", "deltacommit", None).commit_metadata() is None

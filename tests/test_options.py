@@ -36,7 +36,7 @@ def test_settings_carry_the_options() -> None:
     assert (compaction.delta_commits, compaction.log_bytes) == (9, 1234)
     assert (compaction.max_workers, compaction.compression) == (3, "zstd")
     assert opts.clean_settings() == CleanSettings("keep_latest_file_versions", 4)
-    assert opts.archive_settings() == ArchiveSettings(5, 6)
+    assert opts.archive_settings() == ArchiveSettings(5, 6, opts.clean_settings(), 9)
     # The defaults reach every layer unchanged.
     default = hw.TableOptions()
     assert default.compaction_settings().max_workers == default.write_settings().max_workers

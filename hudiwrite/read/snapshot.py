@@ -17,13 +17,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hudiwrite.exceptions import InvalidOptionError, UnsupportedTableError
+from hudiwrite.formats.avro_schema import TableSchema
 from hudiwrite.model.columns import COMMIT_TIME, IS_DELETED, META_FIELDS, OPERATION, RECORD_KEY
 from hudiwrite.model.filegroup import FileSlice
 from hudiwrite.model.keys import KeyGeneratorKind, partition_values
 from hudiwrite.model.tableconfig import PARQUET, TableConfig
 from hudiwrite.read.fsview import FileSystemView, list_all_partitions
 from hudiwrite.read.merge import MergeSettings, iter_slice, read_slice
-from hudiwrite.timeline.instant import Action
+from hudiwrite.timeline.instant import Action, Instant, State
+from hudiwrite.timeline.lsm import LsmInstant, TimeRange
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.timeline import Timeline
 
@@ -268,8 +270,17 @@ def plan_snapshot(
         as_of = _instant_arg(as_of, "as_of")
         _check_not_cleaned(meta, full_timeline, as_of)
     timeline = full_timeline.as_of(as_of) if as_of else full_timeline
+    replaced = meta.replaced_file_groups(timeline)
     latest = timeline.latest_completed_write()
-    schema = meta.table_schema(timeline)
+    archived = _archived_write_as_of(meta, full_timeline, as_of) if as_of else None
+    if archived is not None:
+        # time travel to before the active timeline: the commit it reads is in the LSM
+        latest, archived_schema = archived
+        instants = sorted((*timeline.instants, latest), key=lambda i: i.sort_key)
+        timeline = attrs.evolve(timeline, instants=tuple(instants))
+        schema = archived_schema or meta.table_schema(full_timeline)
+    else:
+        schema = meta.table_schema(timeline)
     if schema is None or latest is None:
         stored = schema.arrow_with_meta if schema else _meta_only_schema()
         _filter_expression(_queryable(meta, stored), filters)
@@ -279,9 +290,7 @@ def plan_snapshot(
     row_filter = _filter_expression(_queryable(meta, stored), filters)
     listing = list_all_partitions(meta.storage)
     partitions = _prune_partitions(meta, sorted(listing), stored, filters)
-    view = FileSystemView.build(
-        timeline, {p: listing[p] for p in partitions}, meta.replaced_file_groups(timeline)
-    )
+    view = FileSystemView.build(timeline, {p: listing[p] for p in partitions}, replaced)
     query_time = latest.time
     slices = tuple(view.latest_slices(as_of=None))
     return ReadPlan(
@@ -328,6 +337,9 @@ def plan_incremental(
         for i in full.completed_writes
         if _completed_at(i) > start and (end_time is None or _completed_at(i) <= end_time)
     ]
+    archived = _archived_writes_between(meta, start, end_time)
+    if archived:
+        return _incremental_full_scan(meta, full, writes, archived, columns)
     timeline = full.as_of(end_time) if end_time else full
     schema = meta.table_schema(timeline)
     if schema is None or not writes:
@@ -361,6 +373,91 @@ def plan_incremental(
         columns=_check_columns(stored, columns),
         filter_columns=(COMMIT_TIME,),
     )
+
+
+def _archived_writes_between(meta: MetaClient, start: str, end: str | None) -> list[LsmInstant]:
+    """The archived commits (LSM timeline, table versions 8/9) that completed after
+    ``start`` and up to ``end``, oldest first, as IncrementalQueryAnalyzer finds them in the
+    archived timeline. The archived completion times are looked at first (kept per client
+    while nothing is archived), so a window the archive does not reach reads no more."""
+    history = meta.history
+    if history is None:
+        return []
+
+    def in_window(completed: str) -> bool:
+        return completed > start and (end is None or completed <= end)
+
+    if not any(in_window(c) for c in history.all_completion_times().values()):
+        return []
+    rows = history.load(TimeRange(end=end), payloads=False)
+    return [
+        r
+        for r in rows
+        if r.action in Action.WRITES and in_window(r.completion_time or r.instant_time)
+    ]
+
+
+def _incremental_full_scan(
+    meta: MetaClient,
+    full: Timeline,
+    writes: Sequence[Instant],
+    archived: Sequence[LsmInstant],
+    columns: Sequence[str] | None,
+) -> ReadPlan:
+    """An incremental query whose window reaches commits archived to the LSM timeline.
+
+    Java's MergeOnReadIncrementalRelationV2 falls back to a full table scan then
+    (``hoodie.datasource.read.incr.fallback.fulltablescan.enable``, on by default on table
+    versions 8/9): the latest file slices of every partition rather than the files the
+    window's commits wrote, merged with the window's log blocks only
+    (``includedInstantTimeSet``), and the rows whose commit time is one of the window's
+    commits. Read in the table's latest schema."""
+    window = frozenset(i.time for i in writes) | {r.instant_time for r in archived}
+    schema = meta.table_schema(full)
+    stored = schema.arrow_with_meta if schema else _meta_only_schema()
+    if schema is None:
+        return _empty_plan(meta, stored, columns)
+    view = FileSystemView.build(
+        full, list_all_partitions(meta.storage), meta.replaced_file_groups(full)
+    )
+    return ReadPlan(
+        meta=meta,
+        schema=stored,
+        slices=tuple(view.latest_slices()),
+        settings=merge_settings(meta.config),
+        is_committed=window.__contains__,
+        read_optimized=False,
+        row_filter=pc.field(COMMIT_TIME).isin(pa.array(sorted(window), pa.string())),
+        columns=_check_columns(stored, columns),
+        filter_columns=(COMMIT_TIME,),
+    )
+
+
+def _archived_write_as_of(
+    meta: MetaClient, full: Timeline, as_of: str
+) -> tuple[Instant, TableSchema | None] | None:
+    """For time travel to before the active timeline's first commit (table versions 8/9):
+    the latest archived commit at or before ``as_of``, as a completed instant with its
+    completion time, and the schema its metadata recorded (None if it recorded none). None
+    when ``as_of`` is on the active timeline or the LSM timeline has no such commit.
+
+    Java reads such a table as of ``as_of`` like any other: instants before the active
+    timeline count as committed, file slices at or before ``as_of`` are read."""
+    history = meta.history
+    start = full.start_time()
+    if history is None or (start is not None and as_of >= start):
+        return None
+    rows = [
+        r for r in history.load(TimeRange(end=as_of), payloads=False) if r.action in Action.WRITES
+    ]
+    if not rows:
+        return None
+    last = rows[-1]
+    instant = Instant(last.instant_time, str(last.action), State.COMPLETED, last.completion_time)
+    (whole,) = history.load(TimeRange(last.instant_time, last.instant_time))
+    metadata = whole.commit_metadata()
+    recorded = metadata.schema if metadata is not None else None
+    return instant, TableSchema.from_avro(recorded) if recorded else None
 
 
 def _check_not_cleaned(meta: MetaClient, timeline: Timeline, as_of: str) -> None:

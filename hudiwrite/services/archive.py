@@ -1,27 +1,34 @@
-"""Archival of the active timeline for table version 6 (Hudi 0.14/0.15, timeline layout 1).
+"""Archival of the active timeline, in the archive format of the table's version.
 
-A table that commits forever must keep ``.hoodie/`` short: archival moves the oldest instants
-into ``.hoodie/archived/`` and then deletes their files from the active timeline. Instants
-older than the first active instant still count as committed (protocol §1.4,
-``containsOrBeforeTimelineStarts``), so the table reads the same before and after.
+A table that commits forever must keep its active timeline short: archival moves the oldest
+instants out of it, then deletes their files. Instants older than the first active instant
+still count as committed (protocol §1.4, ``containsOrBeforeTimelineStarts``), so the table
+reads the same before and after.
 
-Every run writes a new archive file, never appending to one (object stores cannot append, and
-Java rolls over to ``N+1`` there). The archived timeline's format (entries, archive files) and
-its reader are ``timeline/archived.py``'s; the file names are ``model/naming.py``'s.
+* Table version 6 (Hudi 0.14/0.15, ``HoodieTimelineArchiver``): archive log files in
+  ``.hoodie/archived/`` (``timeline/archived.py``), one entry per state file. Every run writes
+  a new archive file, never appending to one (object stores cannot append, and Java rolls
+  over to ``N+1`` there).
+* Table versions 8/9 (Hudi 1.x, ``TimelineArchiverV2``): the LSM timeline in
+  ``.hoodie/timeline/history/`` (``timeline/lsm.py``), one row per instant with its completion
+  time, which readers still need to place the archived delta commits' log files.
 
-The pieces here: :func:`plan_archive` (pure: which instants) and :func:`run_archive` (write the
-archive file, then delete the instant files in a crash-safe order).
+``TableLayout.archive_format`` chooses; :data:`_FORMATS` maps it to the format's planner,
+writer and recovery, and :func:`run_archive` runs the same steps for both. The pieces here:
+:func:`plan_archive` and :func:`plan_archive_lsm` (pure: which instants) and
+:func:`run_archive` (write the archive, then delete the instant files in a crash-safe order).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Final
+from typing import Final, Protocol
 
-from hudiwrite.exceptions import UnsupportedTableError
 from hudiwrite.model.naming import archive_file_name
 from hudiwrite.model.paths import AUX_DIR
+from hudiwrite.services.clean import KEEP_LATEST_COMMITS, earliest_commit_to_retain, java_policy
 from hudiwrite.services.settings import ArchiveResult, ArchiveSettings
 from hudiwrite.timeline.archived import (
     ArchivedInstant,
@@ -29,12 +36,14 @@ from hudiwrite.timeline.archived import (
     encode_archive_file,
     read_archive_file,
 )
-from hudiwrite.timeline.instant import Action, Instant, State
+from hudiwrite.timeline.instant import Action, Instant, State, format_instant_time
+from hudiwrite.timeline.layout import ArchiveFormat
+from hudiwrite.timeline.lsm import LsmInstant, LsmTimeline, TimeRange, lsm_instant
 from hudiwrite.timeline.metaclient import MetaClient
 from hudiwrite.timeline.timeline import Timeline
 from hudiwrite.write.markers import Markers
 
-__all__ = ["ArchiveGroup", "archive_due", "plan_archive", "run_archive"]
+__all__ = ["ArchiveGroup", "archive_due", "plan_archive", "plan_archive_lsm", "run_archive"]
 
 log = logging.getLogger("hudiwrite")
 
@@ -161,11 +170,14 @@ def _retain_for_writes(instants: Sequence[Instant], commits: Sequence[Instant]) 
 
 
 def _retain_for_replace(
-    instants: Sequence[Instant], earliest_clean_retained: str | None
+    instants: Sequence[Instant],
+    earliest_clean_retained: str | None,
+    actions: frozenset[str] = frozenset({Action.REPLACE_COMMIT}),
 ) -> str | None:
-    """ClusteringUtils.getOldestInstantToRetainForClustering: the first replacecommit the
-    last clean has not covered yet (every one when nothing was cleaned); None without one."""
-    replaces = sorted(i.time for i in instants if i.action == Action.REPLACE_COMMIT)
+    """ClusteringUtils.getOldestInstantToRetainForClustering: the first replacecommit (1.x:
+    or clustering instant, ``actions``) the last clean has not covered yet (every one when
+    nothing was cleaned); None without one."""
+    replaces = sorted(i.time for i in instants if i.action in actions)
     if not replaces:
         return None
     cleans_done = [
@@ -221,6 +233,112 @@ def _cleans_to_archive(
     return chosen
 
 
+def plan_archive_lsm(
+    timeline: Timeline,
+    settings: ArchiveSettings,
+    *,
+    earliest_clean_retained: str | None,
+    state_files: Iterable[Instant] | None = None,
+) -> list[ArchiveGroup]:
+    """Which instants TimelineArchiverV2 (Hudi 1.x, table versions 8/9) archives: groups of
+    state files, oldest first. Does no I/O.
+
+    Commits (getCommitInstantsToArchive): only when the completed commits timeline (commit,
+    deltacommit, replacecommit; a completed compaction is a ``commit``) holds more than max,
+    the oldest ones, at most ``count - min`` of them, strictly before the first completed
+    savepoint and strictly before the earliest instant to retain, the least of
+
+    * the greatest completed commit before the oldest pending write-timeline instant
+      (commit, deltacommit, compaction, logcompaction, replacecommit, clustering), or that
+      instant when no commit precedes it;
+    * with inline compaction by count (``compaction_delta_commits``): the last completed
+      compaction while fewer delta commits followed it than the trigger needs, else the
+      delta commit that keeps exactly that many (CompactionUtils.
+      getEarliestInstantToRetainForCompaction; with no compaction yet the first delta commit
+      stands in for it);
+    * the first replacecommit or clustering instant the last clean has not covered
+      (ClusteringUtils.getEarliestInstantToRetainForClustering).
+
+    min and max are raised so that the commits after the cleaner's earliest commit to retain
+    stay, plus two (ArchivalUtils.getMinAndMaxInstantsToKeep, KEEP_LATEST_COMMITS only).
+
+    Cleans and rollbacks (getCleanAndRollbackInstantsToArchive): every completed one
+    requested before the last commit archived goes along. Pending instants, savepoints,
+    restores and indexing instants are never archived.
+
+    ``state_files`` as for :func:`plan_archive`.
+    """
+    instants = timeline.instants
+    commits = _completed(instants, Action.WRITES)
+    keep_min, keep_max = _instants_to_keep(timeline, commits, settings)
+    if len(commits) <= keep_max:
+        return []
+    bound = _min_time(
+        _retain_for_writes(instants, commits),
+        _retain_for_compaction(instants, settings.compaction_delta_commits),
+        _retain_for_replace(instants, earliest_clean_retained, _REPLACE_ACTIONS),
+    )
+    savepoint = min(
+        (i.time for i in instants if i.action == Action.SAVEPOINT and i.is_completed),
+        default=None,
+    )
+    allowed = [c for c in commits if _before(c.time, savepoint) and _before(c.time, bound)]
+    chosen = allowed[: max(0, len(commits) - keep_min)]
+    if not chosen:
+        return []
+    last = chosen[-1].time
+    chosen += [i for i in _completed(instants, _CLEANS) if i.time < last]
+    return _state_file_groups(chosen, timeline, state_files)
+
+
+# Java 1.x's replace-or-clustering timeline.
+_REPLACE_ACTIONS: Final = frozenset({Action.REPLACE_COMMIT, Action.CLUSTERING})
+
+
+def _instants_to_keep(
+    timeline: Timeline, commits: Sequence[Instant], settings: ArchiveSettings
+) -> tuple[int, int]:
+    """ArchivalUtils.getMinAndMaxInstantsToKeep: (min, max), raised when fewer than the
+    commits after the cleaner's earliest commit to retain (plus two) would stay."""
+    low, high = settings.min_instants, settings.max_instants
+    clean = settings.clean
+    if clean is None or java_policy(clean.policy) != KEEP_LATEST_COMMITS:
+        return low, high  # CleanerUtils.getEarliestCommitToRetain: none for file versions
+    earliest = earliest_commit_to_retain(timeline, clean.retained)
+    if earliest is None:
+        return low, high
+    needed = sum(1 for c in commits if c.time > earliest.time) + 2
+    if low < needed:
+        return needed, needed + high - low
+    return low, high
+
+
+def _retain_for_compaction(instants: Sequence[Instant], delta_commits: int | None) -> str | None:
+    """CompactionUtils.getEarliestInstantToRetainForCompaction (with
+    getDeltaCommitsSinceLatestCompaction): keep enough delta commits (in any state) after
+    the last completed compaction for the inline trigger to fire; None without a trigger by
+    count or without delta commits."""
+    if delta_commits is None:
+        return None
+    compactions = [i.time for i in instants if i.is_completed and i.action in _COMMIT_TIMELINE]
+    deltas = sorted(i.time for i in instants if i.action == Action.DELTA_COMMIT)
+    if compactions:
+        anchor = max(compactions)
+        deltas = [t for t in deltas if t > anchor]
+    elif deltas:
+        anchor = deltas[0]
+    else:
+        return None
+    if len(deltas) < delta_commits:
+        return anchor
+    return deltas[len(deltas) - delta_commits]
+
+
+# HoodieActiveTimeline.getCommitTimeline: commits (a compaction completes as one), replace
+# commits and clustering.
+_COMMIT_TIMELINE: Final = frozenset({Action.COMMIT, Action.REPLACE_COMMIT, Action.CLUSTERING})
+
+
 def _state_file_groups(
     chosen: Sequence[Instant], timeline: Timeline, state_files: Iterable[Instant] | None
 ) -> list[ArchiveGroup]:
@@ -245,25 +363,6 @@ def _state_file_groups(
 
 # ---------------------------------------------------------------------------------------------
 # running
-
-
-def _leftover_states(
-    meta: MetaClient, files: Sequence[tuple[int, str]], active: set[Instant]
-) -> set[Instant]:
-    """State files recorded in archive files an interrupted run left behind, read newest
-    file first.
-
-    A finished run deletes every instant it archived, so only the newest files can hold
-    entries of instants still on the active timeline; reading stops at the first file that
-    holds none.
-    """
-    found: set[Instant] = set()
-    for _, path in reversed(files):
-        recorded = {e.instant for e in read_archive_file(meta, path)}
-        if not recorded & active:
-            break
-        found |= recorded
-    return found
 
 
 def _write_archive_file(
@@ -363,44 +462,216 @@ def _interrupted(by_group: Mapping[tuple[str, str], Sequence[Instant]]) -> bool:
     return False
 
 
+# ---------------------------------------------------------------------------------------------
+# the two archive formats
+
+
+class _Format(Protocol):
+    """What differs between the archive formats; :func:`run_archive` drives the steps."""
+
+    def plan(
+        self,
+        meta: MetaClient,
+        timeline: Timeline,
+        settings: ArchiveSettings,
+        state_files: Sequence[Instant] | None,
+    ) -> list[ArchiveGroup]:
+        """The groups to archive (the format's archiver's rules); ``state_files`` as for
+        :func:`plan_archive`."""
+        ...
+
+    def recorded(self, meta: MetaClient, state_files: Sequence[Instant]) -> set[Instant]:
+        """The state files among ``state_files`` (still on the active timeline) that an
+        interrupted run already wrote to the archive."""
+        ...
+
+    def write(
+        self, meta: MetaClient, groups: Sequence[ArchiveGroup], skip: set[Instant]
+    ) -> tuple[str | None, int]:
+        """Archive ``groups`` but the state files in ``skip``; (the file written, or None
+        when nothing was; the number of entries it holds)."""
+        ...
+
+    def finish(self, meta: MetaClient, archived: Sequence[Instant], after: Timeline) -> None:
+        """What follows the deletion of the archived instants' files."""
+        ...
+
+
+class _LogFormat:
+    """Table version 6: archive log files in ``.hoodie/archived/`` (HoodieTimelineArchiver)."""
+
+    def plan(
+        self,
+        meta: MetaClient,
+        timeline: Timeline,
+        settings: ArchiveSettings,
+        state_files: Sequence[Instant] | None,
+    ) -> list[ArchiveGroup]:
+        earliest = meta.earliest_clean_retained(timeline)
+        return plan_archive(
+            timeline, settings, earliest_clean_retained=earliest, state_files=state_files
+        )
+
+    def recorded(self, meta: MetaClient, state_files: Sequence[Instant]) -> set[Instant]:
+        """State files recorded in archive files an interrupted run left behind, read newest
+        file first. A finished run deletes every instant it archived, so only the newest
+        files can hold entries of instants still on the active timeline; reading stops at
+        the first file that holds none."""
+        active = set(state_files)
+        found: set[Instant] = set()
+        for _, path in reversed(archive_files(meta)):
+            recorded = {e.instant for e in read_archive_file(meta, path)}
+            if not recorded & active:
+                break
+            found |= recorded
+        return found
+
+    def write(
+        self, meta: MetaClient, groups: Sequence[ArchiveGroup], skip: set[Instant]
+    ) -> tuple[str | None, int]:
+        entries = _entries_for(meta, (i for g in groups for i in g), skip)
+        if not entries:
+            return None, 0
+        return _write_archive_file(meta, entries, archive_files(meta)), len(entries)
+
+    def finish(self, meta: MetaClient, archived: Sequence[Instant], after: Timeline) -> None:
+        _cleanup_aux_and_markers(meta, archived, after)
+
+
+class _LsmFormat:
+    """Table versions 8/9: the LSM timeline (TimelineArchiverV2 and LSMTimelineWriter)."""
+
+    def plan(
+        self,
+        meta: MetaClient,
+        timeline: Timeline,
+        settings: ArchiveSettings,
+        state_files: Sequence[Instant] | None,
+    ) -> list[ArchiveGroup]:
+        earliest = meta.earliest_clean_retained(timeline)
+        return plan_archive_lsm(
+            timeline, settings, earliest_clean_retained=earliest, state_files=state_files
+        )
+
+    def recorded(self, meta: MetaClient, state_files: Sequence[Instant]) -> set[Instant]:
+        """The state files of the instants the LSM timeline holds that are still active: a
+        run that died after its batch landed (LSMTimelineWriter.write skips a committed
+        batch by its file name; a batch planned anew may be named differently). Only files
+        whose names reach the oldest active instant are read."""
+        if not state_files:
+            return set()
+        layout = meta.layout
+        oldest = min(i.time for i in state_files)
+        rows = _history(meta).load(TimeRange(start=oldest), payloads=False)
+        keys = {(r.instant_time, layout.comparable_action(r.action or "")) for r in rows}
+        return {i for i in state_files if (i.time, layout.comparable_action(i.action)) in keys}
+
+    def write(
+        self, meta: MetaClient, groups: Sequence[ArchiveGroup], skip: set[Instant]
+    ) -> tuple[str | None, int]:
+        """One level-0 file of the groups' rows, each instant's leftover markers deleted
+        first (TimelineArchiverV2's preWriteCallback, deleteAnyLeftOverMarkers)."""
+        rows = []
+        for group in groups:
+            if any(i in skip for i in group):
+                continue
+            Markers(meta.storage, group[0].time).delete_all()
+            rows.append(_lsm_row(meta, group))
+        if not rows:
+            return None, 0
+        history = _history(meta)
+        name = history.append(rows)
+        if name is None:
+            return None, 0
+        return history.path(name), len(rows)
+
+    def finish(self, meta: MetaClient, archived: Sequence[Instant], after: Timeline) -> None:
+        """LSMTimelineWriter.compactAndClean, as Java runs it after every archival."""
+        _history(meta).compact_and_clean()
+
+
+#: The format of each ``TableLayout.archive_format``.
+_FORMATS: Final[Mapping[ArchiveFormat, _Format]] = {
+    ArchiveFormat.LOG: _LogFormat(),
+    ArchiveFormat.LSM: _LsmFormat(),
+}
+
+
+def _format(meta: MetaClient) -> _Format:
+    return _FORMATS[meta.layout.archive_format]
+
+
+def _history(meta: MetaClient) -> LsmTimeline:
+    history = meta.history
+    assert history is not None, "the LSM format is only chosen on layout 2"
+    return history
+
+
+def _lsm_row(meta: MetaClient, states: ArchiveGroup) -> LsmInstant:
+    """The LSM row of one archived instant from its state files
+    (MetadataConversionUtils.createLSMTimelineInstant, :func:`~hudiwrite.timeline.lsm.
+    lsm_instant`): the completed file's action and bytes, the requested and inflight bytes
+    where those files are there."""
+    completed = next(i for i in states if i.is_completed)
+    pending = [i for i in states if not i.is_completed]
+    by_state = {i.state: meta.read_instant(i) for i in pending}
+    return lsm_instant(
+        completed.time,
+        completed.completion_time or _legacy_completion(meta, completed),
+        completed.action,
+        meta.read_instant(completed),
+        pending_action=pending[0].action if pending else None,
+        requested=by_state.get(State.REQUESTED),
+        inflight=by_state.get(State.INFLIGHT),
+    )
+
+
+def _legacy_completion(meta: MetaClient, instant: Instant) -> str:
+    """A completed file named without its completion time (written by a 0.x writer before
+    an upgrade): Java takes the file's modification time; the instant time without one.
+    Never None: Java's archived-timeline readers fail on a null completion time."""
+    modified = meta.storage.modified(meta.instant_path(instant))
+    if modified is None:
+        return instant.time
+    return format_instant_time(dt.datetime.fromtimestamp(modified, dt.timezone.utc))
+
+
+# ---------------------------------------------------------------------------------------------
+# the service
+
+
 def archive_due(meta: MetaClient, timeline: Timeline, settings: ArchiveSettings) -> bool:
     """Whether archival would move anything now (a cheap check before taking the
     table-services lock; :func:`run_archive` plans again under it)."""
-    if meta.layout.has_completion_times or not meta.layout.writable:
+    if meta.config.unwritable_reason(meta.layout.writable) is not None:
         return False
-    earliest = meta.earliest_clean_retained(timeline)
-    return bool(plan_archive(timeline, settings, earliest_clean_retained=earliest))
+    return bool(_format(meta).plan(meta, timeline, settings, None))
 
 
 def run_archive(meta: MetaClient, settings: ArchiveSettings) -> ArchiveResult:
-    """Archive the instants :func:`plan_archive` picks; what was archived and where.
+    """Archive the instants the table's format plans (:func:`plan_archive` on version 6,
+    :func:`plan_archive_lsm` on 8/9); what was archived and where.
 
     1. Finish an interrupted run: instants whose every state file is already recorded in the
-       newest archive files are only deleted (looked for when something is due, or when the
-       timeline shows a run died while deleting).
-    2. Plan on the rest of the timeline; write one new archive file with an entry per state
-       file not yet archived.
+       archive are only deleted (looked for when something is due, or when the timeline
+       shows a run died while deleting).
+    2. Plan on the rest of the timeline; write the archive: one new archive file with an
+       entry per state file not yet archived (v6), or one LSM batch of a row per instant, its
+       markers deleted first, then the parquet file, the manifest and ``_version_`` (v8/9).
     3. Delete the archived instants' files (:func:`_delete_archived` order), then their
-       markers and ``.aux`` copies.
+       markers and ``.aux`` copies (v6), or compact and clean the LSM timeline (v8/9).
 
     A crash after step 2 leaves the active timeline untouched (the table reads the same); the
-    next run sees the entries of the instants still active and writes them no second time.
+    next run sees the archived instants still active and writes them no second time.
     """
     meta.require_writable("archival")
-    if meta.layout.has_completion_times:
-        raise UnsupportedTableError(
-            "archival writes the table-version-6 archived timeline, not the LSM timeline of "
-            f"version {meta.config.version}"
-        )
+    archive = _format(meta)
     storage = meta.storage
     storage.invalidate()
     names = [f.name for f in storage.list_files(meta.layout.timeline_dir)]
     timeline = Timeline.from_file_names(meta.layout, names)
     state_files = [i for i in (meta.layout.parse_instant_file(n) for n in names) if i is not None]
-    earliest = meta.earliest_clean_retained(timeline)
-    groups = plan_archive(
-        timeline, settings, earliest_clean_retained=earliest, state_files=state_files
-    )
+    groups = archive.plan(meta, timeline, settings, state_files)
     by_group: dict[tuple[str, str], list[Instant]] = {}
     for i in state_files:
         by_group.setdefault(_group_key(i, timeline), []).append(i)
@@ -408,8 +679,7 @@ def run_archive(meta: MetaClient, settings: ArchiveSettings) -> ArchiveResult:
         return ArchiveResult(archived=(), archive_file=None)
 
     # 1. groups an interrupted run already wrote out completely
-    files = archive_files(meta)
-    leftover = _leftover_states(meta, files, set(state_files)) if files else set()
+    leftover = archive.recorded(meta, state_files)
     recovered = {
         key: tuple(sorted(states, key=lambda i: int(i.state)))
         for key, states in by_group.items()
@@ -422,18 +692,14 @@ def run_archive(meta: MetaClient, settings: ArchiveSettings) -> ArchiveResult:
             tuple(i for i in timeline.instants if _group_key(i, timeline) not in recovered),
         )
         rest_states = [i for i in state_files if _group_key(i, timeline) not in recovered]
-        earliest = meta.earliest_clean_retained(rest)
-        groups = plan_archive(
-            rest, settings, earliest_clean_retained=earliest, state_files=rest_states
-        )
+        groups = archive.plan(meta, rest, settings, rest_states)
 
     if not groups and not recovered:
         return ArchiveResult(archived=(), archive_file=None)
 
-    # 2. the archive file
+    # 2. the archive
     planned = [i for g in groups for i in g]
-    entries = _entries_for(meta, planned, leftover)
-    archive_file = _write_archive_file(meta, entries, files) if entries else None
+    archive_file, entries = archive.write(meta, groups, leftover)
 
     # 3. deletions
     archived = sorted(
@@ -445,12 +711,12 @@ def run_archive(meta: MetaClient, settings: ArchiveSettings) -> ArchiveResult:
         timeline.layout,
         tuple(i for i in timeline.instants if _group_key(i, timeline) not in gone),
     )
-    _cleanup_aux_and_markers(meta, archived, after)
+    archive.finish(meta, archived, after)
     storage.invalidate()
     log.info(
         "archived %d instant files (%d entries written to %s)",
         len(archived),
-        len(entries),
+        entries,
         archive_file,
     )
     return ArchiveResult(archived=tuple(archived), archive_file=archive_file)

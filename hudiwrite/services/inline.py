@@ -78,9 +78,10 @@ def _due(meta: MetaClient, settings: InlineSettings) -> list[tuple[str, Callable
     compacting = bool(steps)
     if settings.auto_clean and (compacting or clean_due(meta, timeline, settings.clean)):
         steps.append(("cleaning", lambda: run_clean(meta, settings.clean)))
-    # Archival is judged on the timeline before the compaction: a compaction adds one
-    # instant, it never makes archival due by itself.
-    if settings.auto_archive and archive_due(meta, timeline, settings.archive):
+    # Archival is judged on the timeline before the compaction; a compaction adds a
+    # completed commit, which can make it due, so archival follows every compaction (as
+    # Java's archiver runs on the timeline after the inline services).
+    if settings.auto_archive and (compacting or archive_due(meta, timeline, settings.archive)):
         steps.append(("archival", lambda: run_archive(meta, settings.archive)))
     return steps
 

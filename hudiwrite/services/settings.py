@@ -48,6 +48,12 @@ class CleanSettings:
 class ArchiveSettings:
     min_instants: int
     max_instants: int
+    #: What the table's other services keep, which archival of the LSM timeline (table
+    #: versions 8/9, TimelineArchiverV2) respects as Java's does: the cleaner's retention
+    #: (ArchivalUtils.getMinAndMaxInstantsToKeep) and enough delta commits for the inline
+    #: compaction trigger (None: no count trigger).
+    clean: CleanSettings | None
+    compaction_delta_commits: int | None
 
 
 @attrs.frozen

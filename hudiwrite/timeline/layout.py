@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from enum import Enum
 
 import attrs
 
@@ -27,7 +28,7 @@ from hudiwrite.model.tableconfig import DEFAULT_HISTORY_PATH, DEFAULT_TIMELINE_P
 from hudiwrite.timeline.instant import Action, Instant, State
 from hudiwrite.timeline.metadata import CommitMetadata
 
-__all__ = ["LAYOUT_V6", "TableLayout", "layout_for_config", "layout_for_version"]
+__all__ = ["LAYOUT_V6", "ArchiveFormat", "TableLayout", "layout_for_config", "layout_for_version"]
 
 _STATE_SUFFIX = {State.REQUESTED: ".requested", State.INFLIGHT: ".inflight", State.COMPLETED: ""}
 
@@ -60,6 +61,19 @@ _KNOWN_ACTIONS = frozenset(
 AVRO_MAGIC = b"Obj\x01"
 
 
+class ArchiveFormat(Enum):
+    """Where archival moves old instants: the one place the format is chosen (the archival
+    service and the readers ask the layout)."""
+
+    #: Hudi log files of ``HoodieArchivedMetaEntry`` records in ``.hoodie/archived/``, one
+    #: entry per state file (0.x ``HoodieTimelineArchiver``; ``timeline/archived.py``).
+    LOG = "log"
+    #: The LSM timeline in ``TableLayout.history_dir``: parquet files of one
+    #: ``HoodieLSMTimelineInstant`` row per instant (1.x ``TimelineArchiverV2``;
+    #: ``timeline/lsm.py``).
+    LSM = "lsm"
+
+
 @attrs.frozen
 class TableLayout:
     """Naming and encoding rules of one table version."""
@@ -88,6 +102,8 @@ class TableLayout:
     #: Whether a compaction plan is also copied to ``.hoodie/.aux`` (0.x readers look there
     #: first; 1.x no longer writes or reads the copy).
     compaction_plan_aux_copy: bool = True
+    #: Where archived instants go (and archived completion times come from).
+    archive_format: ArchiveFormat = ArchiveFormat.LOG
 
     @property
     def has_completion_times(self) -> bool:
@@ -166,6 +182,7 @@ def _layout_v2(version: int, timeline_path: str, history_path: str) -> TableLayo
         history_dir=f"{meta_path(timeline_path)}/{history_path.strip('/')}",
         plan_in_clean_inflight=False,
         compaction_plan_aux_copy=False,
+        archive_format=ArchiveFormat.LSM,
     )
 
 

@@ -2,7 +2,8 @@
 
 Java's ``TimelineArchiverV2`` moves old instants of a 1.x table out of the active timeline into
 ``.hoodie/<hoodie.timeline.path>/<hoodie.timeline.history.path>/`` (default
-``.hoodie/timeline/history/``, ``TimelinePathProviderV2.getTimelineHistoryPath``), which
+``.hoodie/timeline/history/``, ``TimelinePathProviderV2.getTimelineHistoryPath``; the layout's
+``TableLayout.history_dir`` owns the path, ``Keys.HISTORY_PATH`` the key), which
 ``LSMTimelineWriter`` keeps as a small LSM tree (``LSMTimeline`` describes it):
 
 * data files ``<min>_<max>_<level>.parquet`` (``LSMTimeline.ARCHIVE_FILE_PATTERN``
@@ -19,7 +20,8 @@ Java's ``TimelineArchiverV2`` moves old instants of a 1.x table out of the activ
 
 The byte codecs (:func:`encode_lsm_file`, :func:`decode_lsm_table`, :meth:`LsmManifest.to_json`,
 :meth:`LsmManifest.from_json`, :func:`lsm_instant`) do no I/O; :class:`LsmTimeline` reads and
-writes one history folder through :class:`~hudiwrite.storage.Storage`, in Java's order. Which
+writes one history folder through :class:`~hudiwrite.storage.Storage`, in Java's order;
+:class:`CompletionLookup` gives readers the completion times of archived instants. Which
 instants to archive, and deleting them from the active timeline, are the archival service's.
 """
 
@@ -37,17 +39,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hudiwrite.exceptions import CorruptTableError
+from hudiwrite.formats.hudi_avro_schemas import decode_commit_metadata
 from hudiwrite.formats.parquet import AVRO_SCHEMA_KEY, WRITER_MODEL_KEY, writer_properties
-from hudiwrite.model.paths import meta_path
-from hudiwrite.model.tableconfig import Keys
 from hudiwrite.storage import Storage, unreadable_as_corrupt
 from hudiwrite.timeline.instant import Action
+from hudiwrite.timeline.layout import AVRO_MAGIC, TableLayout
+from hudiwrite.timeline.metadata import CommitMetadata
 
 __all__ = [
-    "DEFAULT_HISTORY_PATH",
-    "HISTORY_PATH_KEY",
     "INSTANT_VERSION",
     "LSM_INSTANT_SCHEMA",
+    "CompletionLookup",
     "LsmFileEntry",
     "LsmFileName",
     "LsmInstant",
@@ -60,17 +62,10 @@ __all__ = [
     "decode_lsm_file",
     "decode_lsm_table",
     "encode_lsm_file",
-    "history_dir",
     "lsm_instant",
 ]
 
 log = logging.getLogger("hudiwrite")
-
-#: ``hoodie.timeline.history.path`` (HoodieTableConfig.TIMELINE_HISTORY_PATH) and its default,
-#: a folder under the timeline folder.
-HISTORY_PATH_KEY: Final = "hoodie.timeline.history.path"
-DEFAULT_HISTORY_PATH: Final = "history"
-_DEFAULT_TIMELINE_PATH: Final = "timeline"
 
 #: ``LSMTimeline.LSM_TIMELINE_INSTANT_VERSION_1``: the ``version`` of every row Java writes.
 INSTANT_VERSION: Final = 1
@@ -124,15 +119,6 @@ _LEVEL_ZERO: Final = 0
 _PAYLOAD_COLUMNS: Final = ("metadata", "plan")
 
 
-def history_dir(props: Mapping[str, str]) -> str:
-    """The history folder (relative to the base path) of a layout-2 table with ``props``:
-    ``.hoodie/<hoodie.timeline.path>/<hoodie.timeline.history.path>``
-    (TimelinePathProviderV2.getTimelineHistoryPath)."""
-    timeline = (props.get(Keys.TIMELINE_PATH) or _DEFAULT_TIMELINE_PATH).strip("/")
-    history = (props.get(HISTORY_PATH_KEY) or DEFAULT_HISTORY_PATH).strip("/")
-    return meta_path(f"{timeline}/{history}")
-
-
 # ---------------------------------------------------------------------------------------------
 # settings
 
@@ -181,6 +167,18 @@ class LsmInstant:
     metadata: bytes | None = None
     plan: bytes | None = None
     version: int = INSTANT_VERSION
+
+    def commit_metadata(self) -> CommitMetadata | None:
+        """The commit metadata of an archived (delta/replace) commit, from ``metadata`` (an
+        Avro container as layout 2 writes it, or the JSON of a legacy file); None when the
+        completed file was empty. Raises CorruptTableError when the bytes do not parse."""
+        data = self.metadata
+        if not data:
+            return None
+        where = f"the archived metadata of {self.instant_time} ({self.action})"
+        if data.startswith(AVRO_MAGIC):
+            return CommitMetadata.from_json_obj(decode_commit_metadata(data), where)
+        return CommitMetadata.from_json_bytes(data, where)
 
     def to_row(self) -> dict[str, Any]:
         """The row as it is stored, keyed by Java's field names."""
@@ -481,6 +479,27 @@ class TimeRange:
 
 
 # ---------------------------------------------------------------------------------------------
+# readers' view
+
+
+class CompletionLookup:
+    """Instant time -> completion time of the archived instants of one history folder, read
+    on the first lookup (CompletionTimeQueryViewV2 loads archived completion times lazily
+    too): a timeline whose readers never ask about an archived instant reads nothing."""
+
+    def __init__(self, history: LsmTimeline) -> None:
+        self._history = history
+        self._times: Mapping[str, str] | None = None
+
+    def __call__(self, instant_time: str) -> str | None:
+        """When the archived instant ``instant_time`` completed; None when the history does
+        not hold it."""
+        if self._times is None:
+            self._times = self._history.all_completion_times()
+        return self._times.get(instant_time)
+
+
+# ---------------------------------------------------------------------------------------------
 # one history folder
 
 
@@ -506,13 +525,18 @@ class LsmTimeline:
         self.storage = storage
         self.directory = directory.strip("/")
         self.settings = settings or LsmSettings()
+        # completion_times() of the whole snapshot, with the manifest it was read from
+        self._completions: tuple[LsmManifest, dict[str, str]] | None = None
 
     @classmethod
-    def for_table(
-        cls, storage: Storage, props: Mapping[str, str], settings: LsmSettings | None = None
+    def for_layout(
+        cls, storage: Storage, layout: TableLayout, settings: LsmSettings | None = None
     ) -> LsmTimeline:
-        """The history folder of the table whose ``hoodie.properties`` are ``props``."""
-        return cls(storage, history_dir(props), settings)
+        """The history folder of a table of ``layout`` (``TableLayout.history_dir``). Raises
+        ValueError for a layout without one (timeline layout 1)."""
+        if layout.history_dir is None:
+            raise ValueError(f"table version {layout.table_version} has no LSM timeline")
+        return cls(storage, layout.history_dir, settings)
 
     def path(self, name: str) -> str:
         return f"{self.directory}/{name}"
@@ -616,6 +640,18 @@ class LsmTimeline:
             i.instant_time: i.completion_time or i.instant_time
             for i in self.load(time_range, payloads=False)
         }
+
+    def all_completion_times(self) -> Mapping[str, str]:
+        """:meth:`completion_times` of the whole current snapshot, kept while the snapshot's
+        manifest stays the same (a reader asks once per timeline: this costs two small reads,
+        ``_version_`` and the manifest, when nothing was archived since)."""
+        manifest = self.latest_manifest()
+        cached = self._completions
+        if cached is not None and cached[0] == manifest:
+            return cached[1]
+        times = self.completion_times()
+        self._completions = (manifest, times)
+        return times
 
     # -- writing ------------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Mapping
 from typing import TypeVar
 
+import attrs
+
 from hudiwrite.concurrency.heartbeat import Heartbeat
 from hudiwrite.exceptions import (
     CommitConflictError,
@@ -24,7 +26,8 @@ from hudiwrite.model.paths import (
 from hudiwrite.model.tableconfig import ARCHIVE_FOLDER, Keys, TableConfig
 from hudiwrite.storage import Storage
 from hudiwrite.timeline.instant import CLOCK, Action, Instant, State
-from hudiwrite.timeline.layout import AVRO_MAGIC, TableLayout, layout_for_config
+from hudiwrite.timeline.layout import AVRO_MAGIC, ArchiveFormat, TableLayout, layout_for_config
+from hudiwrite.timeline.lsm import CompletionLookup, LsmTimeline
 from hudiwrite.timeline.metadata import CommitMetadata
 from hudiwrite.timeline.service_metadata import CleanMetadata, CompactionPlan
 from hudiwrite.timeline.timeline import Timeline
@@ -142,6 +145,7 @@ class MetaClient:
         self._compaction_plans: dict[str, CompactionPlan] = {}
         self._clean_metadata: dict[str, CleanMetadata] = {}
         self._completed_files: dict[str, bytes] = {}
+        self._history: LsmTimeline | None = None
 
     @classmethod
     def load(cls, storage: Storage) -> MetaClient:
@@ -219,10 +223,27 @@ class MetaClient:
         folder = self.config.props.get(Keys.ARCHIVELOG_FOLDER) or ARCHIVE_FOLDER
         return meta_path(folder)
 
+    @property
+    def history(self) -> LsmTimeline | None:
+        """The LSM timeline of a layout-2 table (None on layout 1), one object per client so
+        that what it caches outlives a timeline."""
+        if self.layout.archive_format is not ArchiveFormat.LSM:
+            return None
+        history = self._history
+        if history is None or (self.layout.history_dir or "").strip("/") != history.directory:
+            history = self._history = LsmTimeline.for_layout(self.storage, self.layout)
+        return history
+
     def timeline(self) -> Timeline:
+        """The active timeline as listed now; on layout 2 it looks up the completion times
+        of archived instants in the LSM timeline when asked (not before)."""
         self.storage.invalidate()
         names = [f.name for f in self.storage.list_files(self.layout.timeline_dir)]
-        return Timeline.from_file_names(self.layout, names)
+        timeline = Timeline.from_file_names(self.layout, names)
+        history = self.history
+        if history is None:
+            return timeline
+        return attrs.evolve(timeline, archived_completion=CompletionLookup(history))
 
     def instant_path(self, instant: Instant) -> str:
         return self.layout.instant_file_name(instant)

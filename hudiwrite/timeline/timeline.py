@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
 
@@ -15,10 +15,17 @@ __all__ = ["Timeline"]
 
 @attrs.frozen
 class Timeline:
-    """Instants sorted by time, one per (time, action) in its highest state (Java's rule)."""
+    """Instants sorted by time, one per (time, action) in its highest state (Java's rule).
+
+    ``archived_completion`` (layout 2) tells when an archived instant completed (the LSM
+    timeline's record of it), None when unknown; ``MetaClient.timeline`` sets it.
+    """
 
     layout: TableLayout
     instants: tuple[Instant, ...]
+    archived_completion: Callable[[str], str | None] | None = attrs.field(
+        default=None, eq=False, repr=False, kw_only=True
+    )
 
     @classmethod
     def from_file_names(cls, layout: TableLayout, names: Iterable[str]) -> Timeline:
@@ -107,10 +114,15 @@ class Timeline:
             times = {i.time: (i.completion_time or i.time) for i in self.completed}
             start = self.start_time()
 
+            archived = self.archived_completion
+
             def completion_of(time: str) -> str | None:
                 found = times.get(time)
                 if found is None and start is not None and time < start:
-                    return time  # archived: completed before the active timeline began
+                    # archived: completed before the active timeline began, when the LSM
+                    # timeline says (CompletionTimeQueryViewV2), else taken as its own time
+                    recorded = archived(time) if archived is not None else None
+                    return recorded or time
                 return found
 
             completion = completion_of
@@ -138,4 +150,4 @@ class Timeline:
         ``time`` is part of the table as of ``time``. Incremental queries, in contrast,
         select commits by completion time.
         """
-        return Timeline(self.layout, tuple(i for i in self.instants if i.time <= time))
+        return attrs.evolve(self, instants=tuple(i for i in self.instants if i.time <= time))
