@@ -406,8 +406,10 @@ class HudiTable:
             return run_clean(self._meta, self._options.clean_settings())
 
     def archive(self) -> ArchiveResult:
-        """Move the oldest instants out of the active timeline into ``.hoodie/archived/``.
-        Raises as :meth:`compact` does."""
+        """Move the oldest instants out of the active timeline into the archived timeline
+        (``.hoodie/archived/`` on version 6, the LSM timeline in
+        ``.hoodie/timeline/history/`` on 8/9), as Java's archivers do. Returns what was
+        archived. Raises as :meth:`compact` does."""
         self._prepare_services()
         with services_lock(self._meta, self._options.heartbeat_interval):
             return run_archive(self._meta, self._options.archive_settings())

@@ -861,7 +861,7 @@ def test_archival_with_inline_services(tmp_path: Path, version: int) -> None:
         return
 
     # the LSM timeline: every archived instant once, with the completion time it had
-    assert not _archive_files(tmp_path / "t")
+    assert not (tmp_path / "t" / ".hoodie" / "archived").exists()  # 1.x has no such folder
     rows = _history_rows(wl.path)
     per_file = _lsm_rows_per_file(wl.path)
     assert len(per_file) == len(set(per_file)) == len(rows)

@@ -538,3 +538,28 @@ def test_incremental_cleaning_lists_written_partitions_and_misses_nothing(tmp_pa
     # Nothing a full listing would clean was left behind by the narrowed cleans.
     assert _plan_files(meta, COMMITS_2, None) == set()
     assert sorted(_user_rows(t.to_arrow())) == sorted(_user_rows(hudi_rs(tmp_path / "t")))
+
+
+@pytest.mark.parametrize("version", [6, 8, 9])
+def test_clean_files_per_table_version(tmp_path: Path, version: int) -> None:
+    """The clean's timeline files as the version's Java writes them: the inflight file
+    repeats the plan on 6 and 8 (0.15 and 1.0.2 pass it along), is empty on 9 (1.1+); the
+    completed file is ``T.clean`` or ``T_C.clean``; the table reads the same after it."""
+    path = tmp_path / "t"
+    t = create(path, table_version=version, clean_retained=1)
+    _history(t, rounds=3)
+    before = _user_rows(t.to_arrow())
+    result = t.clean()
+    assert result.instant_time is not None and result.files_deleted
+    timeline_dir = path / ".hoodie" / ("timeline" if version >= 8 else "")
+    requested = (timeline_dir / f"{result.instant_time}.clean.requested").read_bytes()
+    inflight = (timeline_dir / f"{result.instant_time}.clean.inflight").read_bytes()
+    assert inflight == (requested if version < 9 else b"")
+    completed = [p.name for p in timeline_dir.glob(f"{result.instant_time}*.clean")]
+    if version >= 8:
+        (name,) = completed
+        assert re.fullmatch(rf"{result.instant_time}_\d{{17}}\.clean", name)
+    else:
+        assert completed == [f"{result.instant_time}.clean"]
+    assert _user_rows(t.to_arrow()) == before
+    assert _user_rows(hudi_rs(path)) == before

@@ -69,6 +69,7 @@ _SPARK_1X_KEYS = {
     8: (
         {
             "hoodie.table.initial.version": "8",
+            "hoodie.archivelog.folder": "history",
             "hoodie.timeline.layout.version": "2",
             "hoodie.timeline.path": "timeline",
             "hoodie.timeline.history.path": "history",
@@ -83,6 +84,7 @@ _SPARK_1X_KEYS = {
     9: (
         {
             "hoodie.table.initial.version": "9",
+            "hoodie.archivelog.folder": "history",
             "hoodie.timeline.layout.version": "2",
             "hoodie.timeline.path": "timeline",
             "hoodie.timeline.history.path": "history",
@@ -114,6 +116,7 @@ def test_creating_a_1x_table_writes_what_spark_writes(version: int, tmp_path: Pa
     assert [k for k in absent if k in props] == []
     assert props["hoodie.table.version"] == str(version)
     assert (tmp_path / "t/.hoodie/timeline/history").is_dir()
+    assert not (tmp_path / "t/.hoodie/archived").exists()  # Spark 1.x creates none
     assert table.options.table_version == version
     assert table.options.merge_mode == "event_time_ordering"
     reopened = hw.HudiTable.open(str(tmp_path / "t"))

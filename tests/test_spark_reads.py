@@ -202,7 +202,13 @@ def _standard_commits(
     wl: Workload, make: RowMaker, parts: list[str | None], seed: int, ts0: int = 0
 ) -> None:
     """Four commits: 12 inserts; 4 updates and 3 inserts; 3 deletes (one of an absent key);
-    3 updates (one re-inserts a deleted key) and 2 inserts."""
+    3 updates (one re-inserts a deleted key) and 2 inserts.
+
+    On table version 8 the deleted key is not written again: Spark-Hudi 1.0.2, the judge of
+    that version, fails reading a key deleted and then written in one file slice, on its own
+    tables too (``ClassCastException`` comparing the delete's int ordering value 0 with the
+    record's long in ``FileGroupRecordBuffer.shouldKeepNewerRecord``; 1.1 fixed it)."""
+    revived = "k05" if wl.table.table_version != 8 else "k06"
     rng = random.Random(seed)
     rows = {f"k{i:02d}": make(rng, f"k{i:02d}", parts[i % len(parts)], ts0 + 1) for i in range(12)}
     wl.upsert(list(rows.values()))
@@ -210,7 +216,7 @@ def _standard_commits(
     second += [make(rng, f"n{i}", parts[(i + 1) % len(parts)], ts0 + 2) for i in range(3)]
     wl.upsert(second)
     wl.delete([rows["k01"], rows["k05"], make(rng, "absent", parts[0], ts0 + 3)])
-    fourth = [make(rng, k, rows[k]["part"], ts0 + 4) for k in ("k05", "k00", "k09")]
+    fourth = [make(rng, k, rows[k]["part"], ts0 + 4) for k in (revived, "k00", "k09")]
     fourth += [make(rng, f"m{i}", parts[i % len(parts)], ts0 + 4) for i in range(2)]
     wl.upsert(fourth)
 

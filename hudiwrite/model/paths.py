@@ -9,7 +9,7 @@ the properties file names to :mod:`hudiwrite.model.tableconfig`.
 
 from __future__ import annotations
 
-from hudiwrite.model.tableconfig import ARCHIVE_FOLDER, PROPERTIES_BACKUP, PROPERTIES_FILE
+from hudiwrite.model.tableconfig import PROPERTIES_BACKUP, PROPERTIES_FILE
 
 __all__ = [
     "AUX_DIR",
@@ -43,13 +43,13 @@ HEARTBEAT_DIR = f"{HOODIE_DIR}/.heartbeat"
 LOCK_DIR = f"{AUX_DIR}/.locks"
 #: The metadata table, a Hudi table of its own.
 METADATA_TABLE_DIR = f"{HOODIE_DIR}/metadata"
-#: Folders of a freshly created table (protocol §1: what Spark's init leaves behind).
+#: Folders of a freshly created table of any version (protocol §1, protocol-v8 §1.1: what
+#: Spark's init leaves behind), besides its archived timeline's folder (the layout's).
 NEW_TABLE_DIRS = (
     f"{AUX_DIR}/.bootstrap/.partitions",
     f"{AUX_DIR}/.bootstrap/.fileids",
     f"{HOODIE_DIR}/.schema",
     MARKER_DIR,
-    f"{HOODIE_DIR}/{ARCHIVE_FOLDER}",
 )
 
 

@@ -96,8 +96,8 @@ class TableLayout:
     #: ``<timeline>/<hoodie.timeline.history.path>``; None on layout 1, whose archive log
     #: files live in ``MetaClient.archive_dir``.
     history_dir: str | None = None
-    #: Whether the inflight file of a clean repeats its plan (0.x: ``transitionCleanRequested
-    #: ToInflight`` passes the plan) or is empty (1.x ``ActiveTimelineV2``, protocol-v8 §1.3).
+    #: Whether the inflight file of a clean repeats its plan (0.x and 1.0.x:
+    #: ``transitionCleanRequestedToInflight`` is passed the plan) or is empty (1.1+).
     plan_in_clean_inflight: bool = True
     #: Whether a compaction plan is also copied to ``.hoodie/.aux`` (0.x readers look there
     #: first; 1.x no longer writes or reads the copy).
@@ -172,6 +172,11 @@ LAYOUT_V6 = TableLayout(
 )
 
 
+#: Table version 9 (Hudi 1.1) writes empty clean inflight files; 1.0.2 (version 8) still
+#: copies the plan into it (seen on tables both wrote in the tests).
+_EMPTY_CLEAN_INFLIGHT_SINCE = 9
+
+
 def _layout_v2(version: int, timeline_path: str, history_path: str) -> TableLayout:
     return TableLayout(
         table_version=version,
@@ -180,7 +185,7 @@ def _layout_v2(version: int, timeline_path: str, history_path: str) -> TableLayo
         log_named_by_slice=False,
         writable=True,
         history_dir=f"{meta_path(timeline_path)}/{history_path.strip('/')}",
-        plan_in_clean_inflight=False,
+        plan_in_clean_inflight=version < _EMPTY_CLEAN_INFLIGHT_SINCE,
         compaction_plan_aux_copy=False,
         archive_format=ArchiveFormat.LSM,
     )

@@ -43,14 +43,14 @@ log = logging.getLogger("hudiwrite")
 
 
 def create_table_files(storage: Storage, config: TableConfig) -> None:
-    """Lay out a new table: the meta folders (and, on timeline layout 2, the timeline and
-    history folders), then ``hoodie.properties`` put-if-absent (the step that makes it a
+    """Lay out a new table: the meta folders and the archived timeline's folder
+    (``.hoodie/archived`` on layout 1; on layout 2 the LSM history folder, with the timeline
+    folder above it), then ``hoodie.properties`` put-if-absent (the step that makes it a
     table). FileExistsError if another table got there first."""
     layout = layout_for_config(config.props, config.version, config.timeline_layout_version)
     for d in NEW_TABLE_DIRS:
         storage.makedirs(d)
-    if layout.history_dir is not None:
-        storage.makedirs(layout.history_dir)  # with the timeline folder above it
+    storage.makedirs(layout.history_dir or meta_path(ARCHIVE_FOLDER))
     storage.create_exclusive(PROPERTIES_PATH, config.to_bytes())
 
 
