@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -66,8 +65,9 @@ import hudiwrite as hw
 from hudiwrite.services import compaction as compaction_module
 from hudiwrite.services.inline import run_inline_services as real_inline
 from hudiwrite.storage import Storage
-from hudiwrite.timeline.archived import ArchivedInstant, read_archived
+from hudiwrite.timeline.archived import read_archived
 from hudiwrite.timeline.metaclient import MetaClient
+from hudiwrite.timeline.metadata import CommitMetadata
 from hudiwrite.write import transaction
 from tests.crash import CRASH_POINTS, Crash, crash_at
 from tests.helpers import hudi_rs
@@ -166,6 +166,8 @@ def table_options(draw: st.DrawFn) -> hw.TableOptions:
     archive_min = draw(st.integers(retained + 1, retained + 2))
     archive_max = draw(st.integers(archive_min + 1, archive_min + 2))
     return hw.TableOptions(
+        # version 9 (timeline layout 2, LSM archival) in a third of the sequences
+        table_version=draw(st.sampled_from([6, 6, 9])),
         log_block_format=draw(st.sampled_from(["parquet", "avro"])),
         parquet_compression=draw(st.sampled_from(["gzip", "snappy", "zstd", "uncompressed"])),
         # mostly large enough for small-file merges (base files are a few KB)
@@ -233,9 +235,10 @@ class HudiMachine(RuleBasedStateMachine):
                 out = real_execute(meta, instant_time, cs)
             except BaseException:
                 # died after its commit file (cleaning up markers): it completed all the same
-                done = self.path / ".hoodie" / f"{instant_time}.commit"
-                if done.exists():
-                    self._observe_commit(done, "compaction", instant_time)
+                fresh = MetaClient.load(Storage(str(self.path)))
+                done = fresh.completed_instant(instant_time, "compaction")
+                if done is not None:
+                    self._observe_commit(fresh.commit_metadata(done), "compaction", instant_time)
                 raise
             groups = [
                 ((s.partition_path or "", s.file_id), self._base_keys(s.path or ""))
@@ -284,6 +287,8 @@ class HudiMachine(RuleBasedStateMachine):
     )
     def create(self, options: hw.TableOptions, merge: str, hive_style: bool) -> None:
         payload = hw.PayloadClass.OVERWRITE_WITH_LATEST
+        if options.table_version >= 8:
+            merge = "ordering"  # an ordering field makes a 1.x table event-time ordered
         if merge == "ordering":
             payload = hw.PayloadClass.DEFAULT
         options = _evolve(options, payload_class=payload)
@@ -297,16 +302,15 @@ class HudiMachine(RuleBasedStateMachine):
     def _observe_write(self, meta: MetaClient) -> None:
         timeline = meta.timeline()
         done = [i for i in timeline.instants if i.action == "deltacommit" and i.is_completed]
-        instant = done[-1].time
-        self._observe_commit(self.path / ".hoodie" / f"{instant}.deltacommit", "write", instant)
+        self._observe_commit(meta.commit_metadata(done[-1]), "write", done[-1].time)
 
-    def _observe_commit(self, path: Path, kind: str, instant: str) -> None:
-        commit = orjson.loads(path.read_bytes())
+    def _observe_commit(self, commit: CommitMetadata, kind: str, instant: str) -> None:
         groups = []
-        for partition, stats in commit["partitionToWriteStats"].items():
+        for partition, stats in commit.partition_to_write_stats.items():
             for stat in stats:
-                if stat["path"].endswith(".parquet"):
-                    groups.append(((partition, stat["fileId"]), self._base_keys(stat["path"])))
+                if (stat.path or "").endswith(".parquet"):
+                    assert stat.path is not None
+                    groups.append(((partition, stat.file_id), self._base_keys(stat.path)))
         self.facts.append((kind, instant, groups))
 
     # -- following the file layout -----------------------------------------------------------
@@ -608,9 +612,11 @@ class HudiMachine(RuleBasedStateMachine):
         if result.archive_file is not None:
             assert (self.path / result.archive_file).is_file(), result.archive_file
         # (a run that finishes an interrupted one may find every entry written already)
-        entries = {(e.time, e.action) for e in self._archived()}
+        entries = self._archived()
+        layout = self.wl.table._meta.layout  # internal: how actions complete
         for instant in result.archived:
-            assert (instant.time, instant.action) in entries, f"{instant} not in the archive"
+            key = (instant.time, layout.comparable_action(instant.action))
+            assert key in entries, f"{instant} not in the archive"
         self._check_pending(set(), pending_before)
 
     @rule()
@@ -664,7 +670,10 @@ class HudiMachine(RuleBasedStateMachine):
     def reopen(self, options: hw.TableOptions) -> None:
         """A new handle (another process, later) with other write options."""
         self.wl.table = hw.HudiTable.open(str(self.path), options=options)
-        assert self.wl.table.options.payload_class == self._payload()
+        if self.wl.table.table_version >= 8:
+            assert self.wl.table.options.merge_mode == "event_time_ordering"
+        else:
+            assert self.wl.table.options.payload_class == self._payload()
 
     def _payload(self) -> str:
         if self.wl.model.merge == "ordering":
@@ -697,18 +706,18 @@ class HudiMachine(RuleBasedStateMachine):
         last = len(wl.instants) - 1
         start = data.draw(st.integers(self.floor - 1, last - 1), label="after") if last else -1
         end = data.draw(st.integers(max(start + 1, 0), last), label="until")
-        begin = wl.instants[start] if start >= 0 else "000"
-        got = wl.model.actual(
-            conform(self._open().read_incremental(begin, wl.instants[end]), wl.schema)
-        )
+        # windows are bounded by completion times (on version 6, the instant times)
+        bounds = wl.completion_times()
+        begin = bounds[start] if start >= 0 else "000"
+        got = wl.model.actual(conform(self._open().read_incremental(begin, bounds[end]), wl.schema))
         want = wl.model.expected_incremental(start, end)
-        assert got == want, f"incremental ({begin}, {wl.instants[end]}]:\n" + diff(
+        assert got == want, f"incremental ({begin}, {bounds[end]}]:\n" + diff(
             want, got, wl.model.columns
         )
         if not self._pending_compaction():
-            rs = hudi_rs(self.path, incremental=(begin, wl.instants[end]))
+            rs = hudi_rs(self.path, incremental=(begin, bounds[end]))
             got = wl.model.actual(conform(rs, wl.schema))
-            assert got == want, f"hudi-rs incremental ({begin}, {wl.instants[end]}]:\n" + diff(
+            assert got == want, f"hudi-rs incremental ({begin}, {bounds[end]}]:\n" + diff(
                 want, got, wl.model.columns
             )
 
@@ -749,8 +758,13 @@ class HudiMachine(RuleBasedStateMachine):
     def _timeline(self) -> tuple[hw.Instant, ...]:
         return self.wl.table.timeline()
 
-    def _archived(self) -> list[ArchivedInstant]:
-        return read_archived(self.wl.table._meta)  # internal: no public archived timeline
+    def _archived(self) -> set[tuple[str, str]]:
+        """(time, action as completed) of the archived instants: the v6 archive's entries,
+        or the LSM timeline's rows on 8/9."""
+        meta = self.wl.table._meta  # internal: no public archived timeline
+        if meta.history is not None:
+            return {(i.instant_time, i.action or "") for i in meta.history.load(payloads=False)}
+        return {(e.time, meta.layout.comparable_action(e.action)) for e in read_archived(meta)}
 
     def _pending_compaction(self) -> bool:
         return any(i.action == "compaction" and not i.is_completed for i in self._timeline())

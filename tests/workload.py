@@ -247,8 +247,13 @@ class Workload:
 
     def completion_times(self) -> list[str]:
         """When each of :attr:`instants` completed: its completion time on table versions
-        8/9, its instant time on 6 (and for instants no longer on the active timeline)."""
-        done = {i.time: i.completion_time for i in self.table.timeline() if i.is_completed}
+        8/9 (from the LSM timeline once archived), its instant time on 6."""
+        done: dict[str, str | None] = {
+            i.time: i.completion_time for i in self.table.timeline() if i.is_completed
+        }
+        history = self.table._meta.history  # internal: no public archived timeline
+        if history is not None:
+            done = {**history.all_completion_times(), **done}
         return [done.get(t) or t for t in self.instants]
 
     def first_readable(self) -> int:
