@@ -144,6 +144,12 @@ def schedule(meta: MetaClient, timeline: Timeline) -> str | None:
     operations = plan_operations(view, pending)
     if not operations:
         return None
+    # A write that started after the listing above may have written a log file the view
+    # listed (layout 1 names logs after their slice, so they look committed) and may still
+    # fail and delete it: a plan naming that file could never run. A write reserves its
+    # instant before it writes a file, so a second listing sees every such write.
+    if meta.timeline().pending_writes:
+        return None
     data = CompactionPlan(tuple(operations)).to_bytes()
     instant_time, _ = meta.reserve_instant(Action.COMPACTION, data)
     # 0.14 also keeps the plan in .aux/, under the same name, where Java looks first
