@@ -275,13 +275,13 @@ def test_no_plan_names_a_log_of_a_write_that_started_while_planning(
     timeline listing and its file listing may still fail and delete that log (found by the
     S3 load test: a plan naming a vanished log never ran). The planner lists the timeline
     again and plans nothing while such a write runs; the next run plans."""
-    from hudiwrite.services import compaction as compaction_module
+    from hudiwrite.read.fsview import FileSystemView
     from hudiwrite.timeline.instant import Action
 
     t = create(tmp_path / "t", table_version=version)
     t.upsert(batch(["a", "b"], 1))
     t.upsert(batch(["a"], 2))
-    real_load = compaction_module.FileSystemView.load
+    real_load = FileSystemView.load
     started: list[str] = []
 
     def load_while_a_write_starts(*args: Any, **kwargs: Any) -> Any:
@@ -289,7 +289,7 @@ def test_no_plan_names_a_log_of_a_write_that_started_while_planning(
             started.append(t._meta.reserve_instant(Action.DELTA_COMMIT)[0])
         return real_load(*args, **kwargs)
 
-    monkeypatch.setattr(compaction_module.FileSystemView, "load", load_while_a_write_starts)
+    monkeypatch.setattr(FileSystemView, "load", load_while_a_write_starts)
     assert t.compact(plan_only=True).scheduled == ()
     assert started and not any(i.action == "compaction" for i in t.timeline())
     monkeypatch.undo()
