@@ -72,16 +72,36 @@ def main(argv: list[str] | None = None) -> int:
                 out = Path(tmp) / f"v{version}-{n}.json"
                 runs[version].append(_rows(run(version, args, out)))
     keys = list(runs[6][0])
-    header = ["scenario", "writer", "v6 wall s", "v9 wall s", "v9/v6", "v6 MiB out", "v9 MiB out"]
+    header = [
+        "scenario",
+        "writer",
+        "v6 wall s",
+        "v9 wall s",
+        "v9/v6",
+        "v9/v6 per baseline",
+        "v6 MiB out",
+        "v9 MiB out",
+    ]
     table = [header]
     worst = 0.0
+    # Each run's first baseline of a scenario (pyarrow with gzip) prices that run's machine
+    # moment: "per baseline" divides each writer's time by it before comparing versions.
+    base_of = {
+        (v, scenario): statistics.median(
+            r[next(k for k in keys if k[0] == scenario and r[k]["baseline"])]["wall"]
+            for r in runs[v]
+        )
+        for v in (6, 9)
+        for scenario in {k[0] for k in keys}
+    }
     for key in keys:
         v6 = statistics.median(r[key]["wall"] for r in runs[6])
         v9 = statistics.median(r[key]["wall"] for r in runs[9])
         ratio = v9 / v6 if v6 else float("nan")
+        normalised = (v9 / base_of[(9, key[0])]) / (v6 / base_of[(6, key[0])])
         baseline = runs[6][0][key]["baseline"]
         if not baseline:
-            worst = max(worst, ratio)
+            worst = max(worst, normalised)
         size = [runs[v][0][key].get("bytes") for v in (6, 9)]
         table.append(
             [
@@ -90,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{v6:.3f}",
                 f"{v9:.3f}",
                 f"{ratio:.2f}",
+                "-" if baseline else f"{normalised:.2f}",
                 *("-" if b is None else f"{b / 2**20:.1f}" for b in size),
             ]
         )
@@ -104,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         if n == 0:
             print("  ".join("-" * w for w in widths))
     print()
-    print(f"largest hudiwrite v9/v6 ratio: {worst:.2f} (target <= 1.10)")
+    print(f"largest hudiwrite v9/v6 ratio, per baseline: {worst:.2f} (target <= 1.10)")
     return 0
 
 
