@@ -32,7 +32,7 @@ from tests.spark.jars import ALL_RELEASES
 from tests.test_spark_reads import BY_NAME as READ_SCENARIOS
 from tests.test_spark_reads import SIMPLE, _check, simple_row
 from tests.test_spark_turns import BY_NAME as SHAPES
-from tests.test_spark_turns import ROUNDS, Turns
+from tests.test_spark_turns import Turns, play_rounds
 from tests.workload import Layout, Workload
 
 #: Table version -> the label of the Spark-Hudi release that writes it.
@@ -162,18 +162,7 @@ def test_spark_1x_and_hudiwrite_take_turns(
         slug = re.sub(r"\W", "_", f"turns_v{version}_{name}")
         turns = Turns(spark, SHAPES[name], tmp_path / slug, slug, version=version)
         assert turns.wl.table.table_version == version
-        turns.check_snapshots("the first write")
-        for round_ in range(1, ROUNDS + 1):
-            turns.hudiwrite_writes()
-            turns.check_snapshots(f"round {round_}: hudiwrite's writes")
-            turns.spark_writes()
-            turns.check_snapshots(f"round {round_}: Spark's writes")
-            turns.spark_services()
-            turns.check_snapshots(f"round {round_}: Spark's compaction and clean")
-            turns.check_procedures(f"round {round_}: Spark's compaction and clean")
-            turns.hudiwrite_services()
-            turns.check_snapshots(f"round {round_}: hudiwrite's services")
-            turns.check_procedures(f"round {round_}: hudiwrite's services")
+        play_rounds(turns)
         assert turns.wl.table.table_version == version, "no writer upgraded the table"
         archived = turns.commits_seen - {i.time for i in turns.wl.table.timeline()}
         assert archived, "hudiwrite archived commits during the rounds"

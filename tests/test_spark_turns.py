@@ -340,6 +340,23 @@ def hudiwrite_slices(table: hw.HudiTable) -> set[Slice]:
 ROUNDS = 3
 
 
+def play_rounds(turns: Turns) -> None:
+    """The first write's check, then :data:`ROUNDS` rounds of the four steps, every reader
+    checked after each step and Spark's procedures after each pair of services."""
+    turns.check_snapshots("the first write")
+    for round_ in range(1, ROUNDS + 1):
+        turns.hudiwrite_writes()
+        turns.check_snapshots(f"round {round_}: hudiwrite's writes")
+        turns.spark_writes()
+        turns.check_snapshots(f"round {round_}: Spark's writes")
+        turns.spark_services()
+        turns.check_snapshots(f"round {round_}: Spark's compaction and clean")
+        turns.check_procedures(f"round {round_}: Spark's compaction and clean")
+        turns.hudiwrite_services()
+        turns.check_snapshots(f"round {round_}: hudiwrite's services")
+        turns.check_procedures(f"round {round_}: hudiwrite's services")
+
+
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Turns]:
     def make(spark: SparkHudi, shape: Shape) -> Turns:
@@ -357,17 +374,6 @@ def test_spark_and_hudiwrite_take_turns(
 ) -> None:
     with cell(TURNS, name, f"Spark-Hudi {spark.release.version}"):
         turns = tables(spark, BY_NAME[name])
-        turns.check_snapshots("the first write")
-        for round_ in range(1, ROUNDS + 1):
-            turns.hudiwrite_writes()
-            turns.check_snapshots(f"round {round_}: hudiwrite's writes")
-            turns.spark_writes()
-            turns.check_snapshots(f"round {round_}: Spark's writes")
-            turns.spark_services()
-            turns.check_snapshots(f"round {round_}: Spark's compaction and clean")
-            turns.check_procedures(f"round {round_}: Spark's compaction and clean")
-            turns.hudiwrite_services()
-            turns.check_snapshots(f"round {round_}: hudiwrite's services")
-            turns.check_procedures(f"round {round_}: hudiwrite's services")
+        play_rounds(turns)
         archived = turns.commits_seen - {i.time for i in turns.wl.table.timeline()}
         assert archived, "hudiwrite archived commits during the rounds"
